@@ -1,0 +1,253 @@
+"""The vectorised data plane of one level: serve ticks, score the sample, book the costs.
+
+It owns the serving state (replicas, backlog, whether the service is down,
+which model serves) and the accumulators of the current simulated day, one
+slot per report interval. The control plane changes the state only after
+:meth:`DataPlane.serve_until` has served every tick before the change.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .domains import Domain, Scorer
+from .ledger import CATEGORIES, Ledger
+from .registry import ModelVersion
+from .scenario import Scenario
+from .serving import TickQueue
+from .serving.latency import CENTRES, LatencyHistogram, row_quantiles
+from .store import TrafficStore
+from .traffic import DAY
+
+#: A tick in which at least this share of requests fails counts as downtime.
+DOWNTIME_FAILURE_SHARE = 0.05
+_COST_INDEX = {c: i for i, c in enumerate(CATEGORIES)}
+
+
+@dataclass
+class Release:
+    """What serves traffic: a model version, and whether this build of it is broken."""
+
+    model: ModelVersion
+    scorer: Scorer
+    fault: str | None = None   # None, "crash" or "silent"
+
+
+class DataPlane:
+    """Serving and scoring for one level, a span of ticks at a time."""
+
+    def __init__(self, scenario: Scenario, level: int, domain: Domain, store: TrafficStore,
+                 queue: TickQueue, live: Release) -> None:
+        self.sc = scenario
+        self.level = level
+        self.domain = domain
+        self.store = store
+        self.queue = queue
+        self.costs = scenario.costs.model_dump()
+        self.ledger = Ledger()
+        self.replicas = scenario.serving.replicas
+        self.backlog = 0.0
+        self.down = False
+        self.live = live
+        self.canary: Release | None = None
+        self.canary_share = 1.0
+        self.canary_scores: list[np.ndarray] = []
+        self.canary_offline: list[np.ndarray] = []
+        self.last_bad_time = -np.inf   # end of the latest tick that counted as downtime
+        self.cursor = 0.0
+        self.first_bad_time: float | None = None
+        self.ticks_per_report = int(round(scenario.report_interval / scenario.tick))
+        self.reports_per_day = int(round(DAY / scenario.report_interval))
+        self.hist = LatencyHistogram()
+        self.totals = dict(requests=0.0, failed=0.0, wait=0.0, downtime_minutes=0.0)
+        self.rows: list[dict] = []
+        self._pending: list[tuple[float, str, float]] = []
+        self._day = -1
+        self._new_day(0)
+
+    # ----------------------------------------------------------------- state
+    def _new_day(self, index: int) -> None:
+        r = self.reports_per_day
+        self._day = index
+        self.day_scores: np.ndarray | None = None  # allocated when the day's first rows are scored
+        self.acc = {k: np.zeros(r) for k in ("requests", "failed", "downtime", "wait", "latency")}
+        self.acc_hist = np.zeros((r, len(CENTRES)))
+        self.acc_cost = np.zeros((r, len(CATEGORIES)))
+        self.acc_replicas = np.zeros(r, dtype=np.int64)
+        self.acc_version = np.zeros(r, dtype=np.int64)
+
+    def charge(self, category: str, dollars: float, time: float) -> None:
+        """Book a cost at simulated ``time`` (control-plane costs: people, training compute)."""
+        self.ledger.charge(category, dollars)
+        self._pending.append((time, category, float(dollars)))
+
+    # -------------------------------------------------------------- serving
+    def serve_until(self, now: float) -> int:
+        """Serve every tick before ``now``; return how many of them counted as downtime.
+
+        ``first_bad_time`` is set to the start of the first such tick since it
+        was last reset to ``None``.
+        """
+        tau = self.sc.tick
+        end = np.floor(now / tau + 1e-9) * tau
+        bad = 0
+        while self.cursor < end - 1e-9:
+            day_index = int(self.cursor // DAY)
+            stop = min(end, (day_index + 1) * DAY)
+            bad += self._serve(day_index, self.cursor, stop)
+            self.cursor = stop
+        return bad
+
+    def _serve(self, day_index: int, start: float, stop: float) -> int:
+        if day_index != self._day:
+            raise RuntimeError(f"day {self._day} was not closed before serving day {day_index}")
+        day = self.store.day(day_index)
+        tau = self.sc.tick
+        t0 = int(round((start - day_index * DAY) / tau))
+        t1 = int(round((stop - day_index * DAY) / tau))
+        arrivals = day.arrivals[t0:t1]
+        group = np.arange(t0, t1) // self.ticks_per_report
+        if self.down:
+            failed, wait, latency = arrivals.copy(), np.zeros_like(arrivals), np.zeros_like(arrivals)
+            self.backlog = 0.0
+        else:
+            stats = self.queue.run(arrivals, self.replicas, self.backlog, self.acc_hist, group)
+            failed, wait, latency, self.backlog = stats.failed, stats.wait, stats.latency, stats.backlog
+        with np.errstate(invalid="ignore", divide="ignore"):
+            fail_share = np.where(arrivals > 0, failed / arrivals, 0.0)
+        bad = fail_share >= DOWNTIME_FAILURE_SHARE
+        r = self.reports_per_day
+        add = lambda values: np.bincount(group, weights=values, minlength=r)  # noqa: E731
+        self.acc["requests"] += add(arrivals)
+        self.acc["failed"] += add(failed)
+        self.acc["downtime"] += add(bad * (tau / 60.0))
+        self.acc["wait"] += add(wait)
+        self.acc["latency"] += add(latency)
+        touched = np.unique(group)
+        self.acc_replicas[touched] = self.replicas
+        self.acc_version[touched] = self.live.model.version
+        infra = add(np.full(len(arrivals), self.replicas * tau / 3600.0 * self.sc.serving.cost_per_replica_hour))
+        outage = add(failed * self.costs["failed_request"] + bad * (tau / 60.0) * self.costs["downtime_minute"])
+        self.acc_cost[:, _COST_INDEX["infrastructure"]] += infra
+        self.acc_cost[:, _COST_INDEX["outage"]] += outage
+        self.ledger.charge("infrastructure", float(infra.sum()))
+        self.ledger.charge("outage", float(outage.sum()))
+        self._score(day_index, day, start, stop, fail_share, t0)
+        n_bad = int(bad.sum())
+        if n_bad:
+            first_bad = start + tau * int(np.argmax(bad))
+            self.last_bad_time = start + tau * (len(bad) - int(np.argmax(bad[::-1])))
+            self.first_bad_time = first_bad if self.first_bad_time is None else self.first_bad_time
+        return n_bad
+
+    def _score(self, day_index, day, start, stop, fail_share, t0) -> None:
+        lo, hi = np.searchsorted(day.times, [start, stop])
+        if hi <= lo:
+            return
+        X = self.store.features(day_index)[lo:hi]
+        rows = {k: v[lo:hi] for k, v in day.rows.items()}
+        scores = self.live.scorer.score(X)
+        flagged = scores > self.live.scorer.threshold
+        if self.canary is not None:
+            # The canary serves a random share of requests, so its score distribution is
+            # estimated on every sampled row; its decisions apply only to its share.
+            on_canary = day.route[lo:hi] < self.canary_share
+            canary_scores = self.canary.scorer.score(X)
+            # Served scores next to the registry model's own, for the parity check.
+            self.canary_scores.append(canary_scores)
+            self.canary_offline.append(self.canary.model.scorer.score(X))
+            scores[on_canary] = canary_scores[on_canary]
+            flagged[on_canary] = canary_scores[on_canary] > self.canary.scorer.threshold
+        if self.day_scores is None:
+            self.day_scores = np.full(len(day.times), np.nan)
+        self.day_scores[lo:hi] = scores
+        failed_share = fail_share[day.tick_of_row[lo:hi] - t0]
+        w = day.weights[lo:hi]
+        group = day.tick_of_row[lo:hi] // self.ticks_per_report
+        served = self.domain.error_costs(rows, flagged, self.costs)
+        unscored = self.domain.error_costs(rows, np.zeros(hi - lo, bool), self.costs)
+        errors = np.bincount(group, weights=w * (1.0 - failed_share) * served, minlength=self.reports_per_day)
+        # Requests that failed went through unscored: what they let through is an outage cost.
+        lost = np.bincount(group, weights=w * failed_share * unscored, minlength=self.reports_per_day)
+        self.acc_cost[:, _COST_INDEX["model_errors"]] += errors
+        self.acc_cost[:, _COST_INDEX["outage"]] += lost
+        self.ledger.charge("model_errors", float(errors.sum()))
+        self.ledger.charge("outage", float(lost.sum()))
+
+    def next_risky_time(self, now: float, until: float, utilisation: float = 0.9) -> float | None:
+        """Start of the first tick in ``[now, until)`` that could fail requests, or ``None``.
+
+        A tick is risky when the service is down, a backlog is queued, or its
+        arrivals would load the current replicas to ``utilisation`` or more.
+        The world serves such ticks as they happen, so failures are noticed on
+        time; quiet stretches are served lazily, in bulk.
+        """
+        tau = self.sc.tick
+        if self.down or self.backlog > 0:
+            return max(now, self.cursor)
+        start = int(np.ceil(max(now, self.cursor) / tau - 1e-9))
+        stop = int(np.ceil(until / tau - 1e-9))
+        per_day = self.store.ticks_per_day
+        limit = utilisation * self.replicas * tau / self.queue.service.mean
+        for d in range(start // per_day, (stop - 1) // per_day + 1 if stop > start else start // per_day):
+            lo, hi = max(start - d * per_day, 0), min(stop - d * per_day, per_day)
+            hot = np.flatnonzero(self.store.day(d).arrivals[lo:hi] >= limit)
+            if len(hot):
+                return (d * per_day + lo + int(hot[0])) * tau
+        return None
+
+    def recent_arrival_rate(self, now: float, span: float) -> float:
+        """Observed arrivals per second over the last ``span`` seconds before ``now``."""
+        tau = self.sc.tick
+        end = int(np.floor(now / tau + 1e-9))
+        start = max(end - int(round(span / tau)), 0)
+        if end <= start:
+            return 0.0
+        per_day = self.store.ticks_per_day
+        total = 0.0
+        for d in range(start // per_day, (end - 1) // per_day + 1):
+            lo, hi = max(start - d * per_day, 0), min(end - d * per_day, per_day)
+            cum = self.store.day(d).cum_arrivals
+            total += cum[hi] - cum[lo]
+        return total / ((end - start) * tau)
+
+    # ------------------------------------------------------------- reporting
+    def close_day(self, metrics: dict[str, float], drift_score: float) -> None:
+        """Turn the day's accumulators into report rows and start the next day."""
+        d = self._day
+        day_start = d * DAY
+        keep = []
+        for t, category, dollars in self._pending:
+            if t < day_start + DAY - 1e-9:
+                r = min(max(int((t - day_start) // self.sc.report_interval), 0), self.reports_per_day - 1)
+                self.acc_cost[r, _COST_INDEX[category]] += dollars
+            else:
+                keep.append((t, category, dollars))
+        self._pending = keep
+        served_reports = int(np.ceil((self.cursor - day_start) / self.sc.report_interval - 1e-9))
+        a = self.acc
+        p99 = row_quantiles(self.acc_hist, 0.99) * 1000
+        with np.errstate(invalid="ignore", divide="ignore"):
+            mean_ms = np.where(a["requests"] - a["failed"] > 0, a["latency"] / (a["requests"] - a["failed"]), np.nan) * 1000
+        base = self.rows[-1]["cost_cumulative"] if self.rows else 0.0
+        cumulative = base + np.cumsum(self.acc_cost.sum(axis=1))
+        by_category = {c: np.cumsum(self.acc_cost[:, i]) + (self.rows[-1][f"cost_{c}"] if self.rows else 0.0)
+                       for i, c in enumerate(CATEGORIES)}
+        metric = metrics.get(self.domain.metric, np.nan)
+        for r in range(min(served_reports, self.reports_per_day)):
+            self.rows.append({
+                "day": (day_start + r * self.sc.report_interval) / DAY, "level": self.level,
+                "requests": a["requests"][r], "failed_requests": a["failed"][r],
+                "latency_mean_ms": mean_ms[r], "latency_p99_ms": p99[r],
+                "replicas": int(self.acc_replicas[r]), "model_version": int(self.acc_version[r]),
+                "model_metric": metric, "drift_score": drift_score, "downtime_minutes": a["downtime"][r],
+                **{f"cost_{c}": float(by_category[c][r]) for c in CATEGORIES},
+                "cost_cumulative": float(cumulative[r]),
+            })
+        self.hist.add_counts(self.acc_hist.sum(axis=0), float(a["latency"].sum()))
+        self.totals["requests"] += float(a["requests"].sum())
+        self.totals["failed"] += float(a["failed"].sum())
+        self.totals["wait"] += float(a["wait"].sum())
+        self.totals["downtime_minutes"] += float(a["downtime"].sum())
+        self._new_day(d + 1)

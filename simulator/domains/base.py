@@ -1,0 +1,112 @@
+"""The base class every domain implements: traffic rows, features, model, metric, costs.
+
+A domain turns its parameters (which drift events change) into rows of
+requests with labels, fits a scikit-learn model on labelled rows, and prices
+its model's mistakes. Rows are a dict of equal-length numpy arrays.
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, ClassVar
+
+import numpy as np
+
+from ..errors import ScenarioError, did_you_mean
+
+Rows = dict[str, np.ndarray]
+
+
+class Scorer:
+    """A fitted model reduced to what serving needs: ``score(X)`` and a threshold.
+
+    Scores are only compared with each other and with ``threshold``, so any
+    monotone transform of the model's probability will do.
+    """
+
+    threshold: float = 0.0
+
+    def score(self, X: np.ndarray) -> np.ndarray:  # pragma: no cover - interface
+        """Return one score per row of ``X``; higher means more likely positive."""
+        raise NotImplementedError
+
+
+class Domain:
+    """Base class of a traffic domain.
+
+    Subclasses set ``metric``, ``higher_is_better``, ``defaults`` (every
+    parameter a scenario or a drift event may set, with its default) and
+    ``feature_names``, and implement the methods below.
+    """
+
+    #: Name of the primary metric, as it appears in summary.json.
+    metric: ClassVar[str] = "metric"
+    higher_is_better: ClassVar[bool] = True
+    #: Parameters and their defaults; drift events may set any of these.
+    defaults: ClassVar[Mapping[str, Any]] = {}
+    #: Allowed values of parameters that are names (e.g. a concept's variants).
+    choices: ClassVar[Mapping[str, tuple[str, ...]]] = {}
+    #: Columns of a row that monitors compare for drift.
+    drift_columns: ClassVar[tuple[str, ...]] = ()
+
+    @classmethod
+    def check_params(cls, params: Mapping[str, Any], source: str, key: str) -> None:
+        """Raise :class:`ScenarioError` for an unknown parameter or a bad value."""
+        if not isinstance(params, Mapping):
+            raise ScenarioError(source, key, "must be a mapping of domain parameters")
+        for name, value in params.items():
+            where = f"{key}.{name}"
+            if name not in cls.defaults:
+                raise ScenarioError(source, where, "unknown domain parameter" + did_you_mean(name, cls.defaults))
+            if name in cls.choices:
+                if value not in cls.choices[name]:
+                    options = ", ".join(cls.choices[name])
+                    raise ScenarioError(source, where, f"{value!r} is not one of {options}" + did_you_mean(value, cls.choices[name]))
+                continue
+            default = cls.defaults[name]
+            if isinstance(default, (int, float)) and not isinstance(default, bool):
+                if not isinstance(value, (int, float)) or isinstance(value, bool):
+                    raise ScenarioError(source, where, f"must be a number, not {value!r}")
+                problem = cls.check_value(name, float(value))
+                if problem:
+                    raise ScenarioError(source, where, problem)
+
+    @classmethod
+    def check_value(cls, name: str, value: float) -> str | None:
+        """Return a problem with a numeric parameter's value, or ``None``."""
+        return None if value >= 0 else "must be zero or more"
+
+    def sample(self, hours: np.ndarray, params: Mapping[str, Any], rng: np.random.Generator) -> Rows:
+        """Draw one row per entry of ``hours`` (hour of day, float) under ``params``.
+
+        The rows must include ``label`` (0/1 or a number) and may include any
+        other columns the domain's costs need.
+        """
+        raise NotImplementedError
+
+    def features(self, rows: Rows) -> np.ndarray:
+        """The model's input matrix for ``rows``, float, one row per request."""
+        raise NotImplementedError
+
+    def training_sample(self, y: np.ndarray, rng: np.random.Generator,
+                        max_rows: int = 50_000) -> tuple[np.ndarray, np.ndarray]:
+        """Indices of the labelled rows to train on, and each one's weight.
+
+        The default takes a uniform sample of at most ``max_rows`` (weight 1);
+        a domain with a rare class may keep all of it and weight the rest up.
+        """
+        n = len(y)
+        if n <= max_rows:
+            return np.arange(n), np.ones(n)
+        return np.sort(rng.choice(n, size=max_rows, replace=False)), np.ones(max_rows)
+
+    def fit(self, X: np.ndarray, y: np.ndarray, weight: np.ndarray, rng: np.random.Generator) -> Scorer:
+        """Fit the domain's scikit-learn model on weighted rows and return its scorer."""
+        raise NotImplementedError
+
+    def metrics(self, y: np.ndarray, scores: np.ndarray) -> dict[str, float]:
+        """The primary metric (under ``self.metric``) and any secondary ones."""
+        raise NotImplementedError
+
+    def error_costs(self, rows: Rows, flagged: np.ndarray, costs: Mapping[str, float]) -> np.ndarray:
+        """Cost in dollars of each row's decision (``flagged`` True or False)."""
+        raise NotImplementedError

@@ -1,0 +1,134 @@
+"""Maturity presets 0–3, kept as data in ``levels.yaml``, and per-level overrides.
+
+A level is nothing but its bundle of settings; the engine has no special
+case for any level number.
+
+>>> from simulator.levels import preset
+>>> preset(3).deployment.strategy, preset(0).deployment.failure_rate
+('canary', 0.4)
+"""
+from __future__ import annotations
+
+import copy
+from functools import cache
+from importlib import resources
+from typing import TYPE_CHECKING, Any, Literal
+
+import yaml
+from pydantic import Field, ValidationError
+
+from .errors import ScenarioError, did_you_mean
+from .scenario import Duration, Strict
+
+if TYPE_CHECKING:
+    from .scenario import Scenario
+
+
+class Monitoring(Strict):
+    """What is watched and how fast a problem is noticed."""
+
+    performance: bool = False
+    drift: bool = False
+    drift_threshold: float = Field(0.2, gt=0)
+    outage_detection: Duration = 3600.0
+    silent_failure_detection: Duration = 7 * 86400.0
+
+
+class Retraining(Strict):
+    """When a new model is trained, on what window, at what price."""
+
+    trigger: Literal["never", "schedule", "drift", "decay", "drift_or_decay"] = "schedule"
+    every: Duration = 90 * 86400.0
+    decay_threshold: float = Field(0.03, gt=0)
+    human_delay: Duration = 0.0
+    window: Duration = 90 * 86400.0
+    duration: Duration = 3600.0
+    engineer_hours: float = Field(0.0, ge=0)
+    compute_cost: float = Field(0.0, ge=0)
+
+
+class Deployment(Strict):
+    """How a trained model reaches production and how a bad release is caught."""
+
+    strategy: Literal["manual", "cicd", "canary"] = "cicd"
+    lead_time: Duration = 86400.0
+    failure_rate: float = Field(0.1, ge=0, le=1)
+    health_checks: bool = True
+    canary_share: float = Field(1.0, gt=0, le=1)
+    canary_duration: Duration = 1800.0
+    auto_rollback: bool = False
+    retry_delay: Duration = 86400.0
+    max_attempts: int = Field(3, ge=1)
+    engineer_hours: float = Field(0.0, ge=0)
+
+
+class Incidents(Strict):
+    """How long a detected incident takes to repair, and how many people it takes."""
+
+    repair_time: Duration = 3600.0
+    responders: int = Field(1, ge=0)
+
+
+class Autoscaling(Strict):
+    """Replica count policy: fixed, or scale to a target utilisation."""
+
+    policy: Literal["none", "target_utilisation"] = "none"
+    target: float = Field(0.6, gt=0, lt=1)
+    min_replicas: int = Field(1, ge=1)
+    max_replicas: int = Field(64, ge=1)
+    provisioning_delay: Duration = 180.0
+    cooldown: Duration = 600.0
+
+
+class LevelConfig(Strict):
+    """One maturity level's bundle of policy settings."""
+
+    name: str
+    monitoring: Monitoring = Monitoring()
+    retraining: Retraining = Retraining()
+    deployment: Deployment = Deployment()
+    incidents: Incidents = Incidents()
+    autoscaling: Autoscaling = Autoscaling()
+
+
+@cache
+def _raw_presets() -> dict[int, dict[str, Any]]:
+    text = resources.files("simulator").joinpath("levels.yaml").read_text(encoding="utf-8")
+    return {int(k): v for k, v in yaml.safe_load(text).items()}
+
+
+def preset(level: int) -> LevelConfig:
+    """The shipped preset for ``level`` (0–3)."""
+    return LevelConfig.model_validate(_raw_presets()[level])
+
+
+def _merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
+    out = copy.deepcopy(base)
+    for key, value in extra.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def resolve_levels(scenario: "Scenario", source: str = "<scenario>") -> dict[int, LevelConfig]:
+    """Each requested level's preset with the scenario's overrides applied."""
+    resolved = {}
+    for level in sorted(set(scenario.levels) | set(scenario.overrides)):
+        override = scenario.overrides.get(level, {})
+        if not isinstance(override, dict):
+            raise ScenarioError(source, f"overrides.{level}", "must be a mapping of preset keys")
+        try:
+            resolved[level] = LevelConfig.model_validate(_merge(_raw_presets()[level], override))
+        except ValidationError as exc:
+            err = exc.errors()[0]
+            loc = [str(p) for p in err["loc"]]
+            key = ".".join(["overrides", str(level), *loc])
+            if err["type"] == "extra_forbidden":
+                from .scenario import _known_keys
+
+                hint = did_you_mean(loc[-1], _known_keys(LevelConfig, loc[:-1]))
+                raise ScenarioError(source, key, "unknown key" + hint) from None
+            raise ScenarioError(source, key, err["msg"].removeprefix("Value error, ")) from None
+    return {level: resolved[level] for level in scenario.levels}

@@ -1,0 +1,75 @@
+"""Write a run's files into a folder atomically: a temporary folder, renamed into place."""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import os
+import platform
+import shutil
+import tempfile
+from importlib import metadata
+from pathlib import Path
+
+from .results import Comparison
+
+
+def default_out_dir(scenario_name: str) -> Path:
+    """``results/<scenario>/<UTC timestamp>``."""
+    stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    return Path("results") / scenario_name / stamp
+
+
+def manifest(comparison: Comparison, scenario_text: str | None) -> dict:
+    """What makes the run reproducible: scenario hash, seed, levels and versions."""
+    versions = {}
+    for pkg in ("mlops-failure-lab", "numpy", "pandas", "scikit-learn", "simpy", "scipy", "pydantic"):
+        try:
+            versions[pkg] = metadata.version(pkg)
+        except metadata.PackageNotFoundError:
+            versions[pkg] = None
+    return {
+        "scenario": comparison.scenario.name,
+        "scenario_sha256": hashlib.sha256(scenario_text.encode()).hexdigest() if scenario_text else None,
+        "seed": comparison.scenario.seed,
+        "levels": comparison.levels,
+        "duration_days": comparison.summary["duration_days"],
+        "python": platform.python_version(),
+        "versions": versions,
+    }
+
+
+def write_results(comparison: Comparison, out: Path, scenario_text: str | None = None, plots: bool = True) -> Path:
+    """Write summary.json, timeseries.csv, events.csv, manifest.json and plots/ into ``out``.
+
+    Everything goes to a temporary sibling folder first and is renamed into
+    place at the end, so an interrupted run leaves nothing half-written.
+    An existing ``out`` is replaced only once the new files are complete.
+    """
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}-", dir=out.parent))
+    try:
+        (tmp / "summary.json").write_text(json.dumps(comparison.summary, indent=2, sort_keys=False) + "\n")
+        (tmp / "manifest.json").write_text(json.dumps(manifest(comparison, scenario_text), indent=2) + "\n")
+        comparison.timeseries.to_csv(tmp / "timeseries.csv", index=False, float_format="%.6g")
+        comparison.events.to_csv(tmp / "events.csv", index=False, float_format="%.6g")
+        if plots:
+            import matplotlib.pyplot as plt
+
+            (tmp / "plots").mkdir()
+            for name, make in (("model_metric.png", comparison.plot_metric), ("cost.png", comparison.plot_cost)):
+                fig = make()
+                fig.savefig(tmp / "plots" / name, dpi=110)
+                plt.close(fig)
+        if out.exists():
+            old = out.with_name(f".{out.name}.old")
+            os.replace(out, old)
+            os.replace(tmp, out)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.replace(tmp, out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return out

@@ -1,0 +1,260 @@
+"""Scenario files: YAML into validated pydantic models, units parsed once.
+
+>>> from simulator.scenario import load_scenario
+>>> s = load_scenario("scenarios/fraud_covid.yaml")
+>>> s.name, s.duration / 86400, s.traffic.rate
+('fraud_covid', 365.0, 50.0)
+"""
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
+
+from .errors import ScenarioError, did_you_mean
+from .units import parse_duration, parse_rate
+
+Duration = Annotated[float, BeforeValidator(parse_duration)]
+Rate = Annotated[float, BeforeValidator(parse_rate)]
+
+
+class Strict(BaseModel):
+    """Base model: unknown keys are errors, models are immutable."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class DomainSpec(Strict):
+    """Which domain generates the traffic, and how its labels arrive."""
+
+    kind: str = "fraud"
+    params: dict[str, Any] = Field(default_factory=dict)
+    label_delay: Duration = 45 * 86400.0
+    train_window: Duration = 90 * 86400.0
+
+
+class DriftEvent(Strict):
+    """One change of the domain's parameters or concept.
+
+    ``sudden`` switches at ``at``; ``gradual`` moves each request to the new
+    state with a probability that rises along a sigmoid from ``at`` to
+    ``at + width`` (see :mod:`simulator.drift`).
+    """
+
+    at: Duration
+    kind: Literal["sudden", "gradual"] = "sudden"
+    width: Duration = 0.0
+    set: dict[str, Any]
+
+    @model_validator(mode="after")
+    def _width_for_gradual(self) -> "DriftEvent":
+        if self.kind == "gradual" and self.width <= 0:
+            raise ValueError("a gradual drift needs a width above 0, e.g. width: 21d")
+        return self
+
+
+class Spike(Strict):
+    """A load spike: traffic multiplied for a while, ramped in and out."""
+
+    at: Duration
+    multiplier: float = Field(gt=0)
+    duration: Duration
+    ramp: Duration = 0.0
+
+
+class Traffic(Strict):
+    """Arrival rate and its cycles; ``sample_per_day`` bounds the rows scored."""
+
+    rate: Rate
+    daily_cycle: float = Field(0.0, ge=0, le=1)
+    weekly_cycle: float = Field(0.0, ge=0, le=1)
+    spikes: list[Spike] = Field(default_factory=list)
+    sample_per_day: int = Field(8000, ge=100, le=1_000_000)
+
+
+class ServiceTime(Strict):
+    """Service-time distribution of one replica."""
+
+    dist: Literal["lognormal", "exponential"] = "lognormal"
+    mean: Duration
+    p99: Duration | None = None
+
+    @model_validator(mode="after")
+    def _check(self) -> "ServiceTime":
+        if self.mean <= 0:
+            raise ValueError("mean must be above 0")
+        if self.dist == "lognormal":
+            if self.p99 is None:
+                raise ValueError("a lognormal service time needs p99 as well as mean")
+            if self.p99 <= self.mean:
+                raise ValueError("p99 must be above the mean")
+        return self
+
+
+class Serving(Strict):
+    """Replicas, their speed, the request timeout and what a replica-hour costs."""
+
+    replicas: int = Field(4, ge=1, le=10_000)
+    service_time: ServiceTime = ServiceTime(dist="lognormal", mean="20ms", p99="80ms")
+    timeout: Duration = 1.0
+    cost_per_replica_hour: float = Field(0.5, ge=0)
+
+
+class Costs(Strict):
+    """Dollar costs; a domain may read extra keys of its own."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+    false_positive: float = Field(5.0, ge=0)
+    failed_request: float = Field(0.02, ge=0)
+    downtime_minute: float = Field(100.0, ge=0)
+    engineer_hour: float = Field(120.0, ge=0)
+
+
+class Scenario(Strict):
+    """A whole scenario, as read from YAML (times in seconds, rates per second)."""
+
+    name: str
+    description: str = ""
+    seed: int = Field(0, ge=0)
+    start: dt.date = dt.date(2020, 1, 1)
+    duration: Duration
+    tick: Duration = 60.0
+    report_interval: Duration = 3600.0
+    fidelity: Literal["tick", "request"] = "tick"
+    domain: DomainSpec = DomainSpec()
+    drift: list[DriftEvent] = Field(default_factory=list)
+    traffic: Traffic
+    serving: Serving = Serving()
+    costs: Costs = Costs()
+    levels: list[Literal[0, 1, 2, 3]] = [0, 1, 2, 3]
+    overrides: dict[Literal[0, 1, 2, 3], dict[str, Any]] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _check_times(self) -> "Scenario":
+        if self.duration <= 0:
+            raise ValueError("duration must be above 0")
+        if self.tick <= 0 or self.tick > 3600:
+            raise ValueError("tick must be above 0 and at most 1h")
+        if self.report_interval < self.tick or not _divides(self.tick, self.report_interval):
+            raise ValueError("report_interval must be a whole number of ticks")
+        if not _divides(self.report_interval, 86400.0):
+            raise ValueError("report_interval must divide a day")
+        return self
+
+    def with_days(self, days: float) -> "Scenario":
+        """A copy that runs for ``days`` simulated days, without events that would start after its end."""
+        end = float(days) * 86400.0
+        traffic = self.traffic.model_copy(update={"spikes": [s for s in self.traffic.spikes if s.at < end]})
+        return self.model_copy(update={"duration": end, "drift": [d for d in self.drift if d.at < end],
+                                       "traffic": traffic})
+
+
+def _divides(part: float, whole: float) -> bool:
+    ratio = whole / part
+    return abs(ratio - round(ratio)) < 1e-9
+
+
+def load_scenario(path: str | Path, **replace: Any) -> Scenario:
+    """Read, validate and cross-check a scenario file.
+
+    Keyword arguments replace top-level keys before validation, e.g.
+    ``load_scenario(path, seed=7, duration="30d")``.
+
+    Raises
+    ------
+    ScenarioError
+        With one line naming the file, the key path and the problem.
+    """
+    path = Path(path)
+    source = str(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ScenarioError(source, None, "no such file") from None
+    except OSError as exc:
+        raise ScenarioError(source, None, f"cannot read: {exc.strerror}") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise ScenarioError(source, None, f"malformed YAML: {where}{problem}") from None
+    if isinstance(data, dict):
+        data = {**data, **replace}
+    return scenario_from_dict(data, source)
+
+
+def scenario_from_dict(data: Any, source: str = "<scenario>") -> Scenario:
+    """Validate a parsed mapping (as from YAML) into a :class:`Scenario`."""
+    if not isinstance(data, dict):
+        raise ScenarioError(source, None, "the file must be a mapping of keys (name:, duration:, ...)")
+    try:
+        scenario = Scenario.model_validate(data)
+    except ValidationError as exc:
+        raise _first_error(exc, source) from None
+    check_scenario(scenario, source)
+    return scenario
+
+
+def check_scenario(scenario: Scenario, source: str = "<scenario>") -> None:
+    """Cross-checks that need the domain and the presets (raise :class:`ScenarioError`)."""
+    from .domains import load_domain_class
+    from .levels import resolve_levels
+
+    if scenario.fidelity == "request":
+        raise ScenarioError(source, "fidelity", "'request' fidelity is not available in this version; use 'tick'")
+
+    domain_cls = load_domain_class(scenario.domain.kind, source)
+    domain_cls.check_params(scenario.domain.params, source, "domain.params")
+    for i, event in enumerate(scenario.drift):
+        if event.at >= scenario.duration:
+            raise ScenarioError(source, f"drift.{i}.at", "the drift starts after the end of the run (duration)")
+        domain_cls.check_params(event.set, source, f"drift.{i}.set")
+    for i, spike in enumerate(scenario.traffic.spikes):
+        if spike.at >= scenario.duration:
+            raise ScenarioError(source, f"traffic.spikes.{i}.at", "the spike starts after the end of the run (duration)")
+    resolve_levels(scenario, source)
+
+
+def _first_error(exc: ValidationError, source: str) -> ScenarioError:
+    err = exc.errors()[0]
+    loc = [str(part) for part in err["loc"]]
+    key = ".".join(loc)
+    if err["type"] == "extra_forbidden":
+        return ScenarioError(source, key, "unknown key" + did_you_mean(loc[-1], _known_keys(Scenario, loc[:-1])))
+    if err["type"] == "missing":
+        return ScenarioError(source, key, "required key is missing")
+    msg = err["msg"]
+    for prefix in ("Value error, ", "Assertion failed, "):
+        msg = msg.removeprefix(prefix)
+    return ScenarioError(source, key or None, msg)
+
+
+def _known_keys(model: type[BaseModel], loc: list[str]) -> list[str]:
+    """The field names of the model found by following ``loc`` from ``model``."""
+    import typing
+
+    current: Any = model
+    for part in loc:
+        if part.isdigit():  # a list index: the item model was unwrapped already
+            continue
+        if not (isinstance(current, type) and issubclass(current, BaseModel)):
+            return []
+        field = current.model_fields.get(part)
+        if field is None:
+            return []
+        current = field.annotation
+        # Unwrap Optional/list/dict to the model inside.
+        while typing.get_origin(current) is not None:
+            args = [a for a in typing.get_args(current) if a is not type(None)]
+            if part.isdigit() or typing.get_origin(current) in (list, dict):
+                current = args[-1]
+            else:
+                current = args[0]
+    if isinstance(current, type) and issubclass(current, BaseModel):
+        return list(current.model_fields)
+    return []

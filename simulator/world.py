@@ -1,0 +1,344 @@
+"""One level's world: a SimPy environment that owns time and the control plane.
+
+Control events — retraining jobs, deploys, canaries, rollbacks, incidents,
+scaling — are SimPy processes. The data plane (:mod:`simulator.dataplane`)
+is vectorised; before any control event changes what serves traffic,
+:meth:`World.flush` serves every tick up to now under the old state, so a
+change takes effect from the tick it happens in.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import simpy
+
+from .dataplane import DataPlane, Release
+from .domains import Domain
+from .ledger import EventLog
+from .levels import LevelConfig
+from .monitoring import Reference
+from .policies import WorldView, autoscaling_policy, retraining_policy
+from .registry import BrokenScorer, ModelRegistry, ModelVersion
+from .rng import stream
+from .scenario import Scenario
+from .serving import TickQueue
+from .serving.queueing import ServiceModel
+from .store import TrafficStore
+from .traffic import DAY
+
+_SCALE_CHECK = 300.0       # the autoscaler looks at the last 5 minutes, every 5 minutes
+_DECAY_DAYS = 7            # the decay monitor averages the last week of labelled days
+_CANARY_PARITY_PSI = 0.1   # served vs registry scores on the same requests: a healthy build gives 0
+_MANUAL_SCALE_TARGET = 0.7
+_DRIFT_ROWS = 4000         # rows a day's drift check looks at  # utilisation a responder sizes the service for when scaling by hand
+
+
+def train_model(store: TrafficStore, domain: Domain, data_end: float, window: float, now: float,
+                number: int, rng: np.random.Generator, reference_rows: int = 20_000) -> ModelVersion:
+    """Fit a model version on the sampled requests of ``[data_end - window, data_end)``.
+
+    A fifth of the rows is held out for the version's reference metric; a
+    uniform sample of the window summarises its inputs for drift checks.
+    """
+    data_start = data_end - window
+    rows = store.labelled(data_start, data_end)
+    y = rows["label"]
+    holdout = rng.random(len(y)) < 0.2
+    train_idx = np.flatnonzero(~holdout)
+    picked, weight = domain.training_sample(y[train_idx], rng)
+    train_idx = train_idx[picked]
+    scorer = domain.fit(store.features_of(rows, train_idx), y[train_idx], weight, rng)
+    hold_idx = np.flatnonzero(holdout)
+    if len(hold_idx) > reference_rows:
+        hold_idx = np.sort(rng.choice(hold_idx, size=reference_rows, replace=False))
+    ref_metric = domain.metrics(y[hold_idx], scorer.score(store.features_of(rows, hold_idx)))[domain.metric]
+    uniform = np.linspace(0, len(y) - 1, min(len(y), reference_rows)).astype(np.int64)
+    reference = Reference.from_rows({k: v[uniform] for k, v in rows.items()}, domain.drift_columns)
+    score_ref = Reference.from_rows({"score": scorer.score(store.features_of(rows, uniform))}, ["score"])
+    return ModelVersion(number, now, data_start, data_end, len(y), scorer, float(ref_metric), reference, score_ref)
+
+
+class World:
+    """The simulation of one maturity level over the shared traffic."""
+
+    def __init__(self, scenario: Scenario, level: int, config: LevelConfig, domain: Domain,
+                 store: TrafficStore, service: ServiceModel, initial_model: ModelVersion) -> None:
+        self.sc = scenario
+        self.level = level
+        self.cfg = config
+        self.domain = domain
+        self.store = store
+        self.env = simpy.Environment()
+        self.events = EventLog(level)
+        self.registry = ModelRegistry()
+        self.registry.add(initial_model)
+        queue = TickQueue(service, scenario.tick, scenario.serving.timeout)
+        self.plane = DataPlane(scenario, level, domain, store, queue, Release(initial_model, initial_model.scorer))
+        self.retrain_policy = retraining_policy(config.retraining, config.monitoring.drift_threshold,
+                                                config.monitoring.drift, config.monitoring.performance)
+        self.scale_policy = autoscaling_policy(config.autoscaling)
+        self._deploy_rng = stream(scenario.seed, "deploy", level)
+        self.pipeline_busy = False
+        self.last_retrain: float | None = None
+        self.incident_open = False
+        self._scaling = False
+        self._last_scale = -math.inf
+        self.daily: list[dict] = []
+        self.lead_times: list[float] = []
+        self.drift_now = 0.0
+        self.events.add(0.0, "deployed", initial_model.version, "initial model")
+        self.env.process(self._daily())
+        self.env.process(self._watch())
+        if config.autoscaling.policy != "none":
+            self.env.process(self._autoscaler())
+
+    @property
+    def costs(self) -> dict:
+        """The scenario's cost settings, in dollars."""
+        return self.plane.costs
+
+    def charge(self, category: str, dollars: float) -> None:
+        """Book a control-plane cost now."""
+        self.plane.charge(category, dollars, self.env.now)
+
+    # ------------------------------------------------------------ data plane
+    def flush(self) -> None:
+        """Serve every tick before now; open an incident if requests started failing."""
+        self.plane.first_bad_time = None
+        bad = self.plane.serve_until(self.env.now)
+        if bad and not self.plane.down and not self.incident_open:
+            self.incident_open = True
+            self.env.process(self._overload_incident(self.plane.first_bad_time))
+
+    def finish(self) -> None:
+        """Serve up to the end of the run and close the last (possibly partial) day."""
+        self.flush()
+        if self.plane.cursor > self.plane._day * DAY + 1e-9:
+            self._close_day()
+
+    def _close_day(self) -> None:
+        d = self.plane._day
+        day = self.store.day(d)
+        scores = self.plane.day_scores
+        scored = ~np.isnan(scores) if scores is not None else np.zeros(len(day.times), bool)
+        labels = day.rows["label"][scored]
+        metrics = self.domain.metrics(labels, scores[scored]) if scored.any() else {self.domain.metric: float("nan")}
+        # Drift is checked on an evenly spread subset: enough for PSI on deciles.
+        subset = np.flatnonzero(scored)[:: max(1, int(scored.sum()) // _DRIFT_ROWS)]
+        rows = {k: v[subset] for k, v in day.rows.items()}
+        self.drift_now = max(self.plane.live.model.reference.psi(rows).values()) if scored.any() else 0.0
+        self.daily.append({"day": d, "level": self.level, **metrics, "drift_score": self.drift_now,
+                           "model_version": self.plane.live.model.version})
+        self.plane.close_day(metrics, self.drift_now)
+
+    # ------------------------------------------------------------- processes
+    def _daily(self):
+        """At each day's end: the day's metric and drift score, then the retraining decision."""
+        while True:
+            yield self.env.timeout(DAY)
+            self.flush()
+            self._close_day()
+            view = self.view(with_decay=True)
+            if self.cfg.monitoring.drift and view.drift_score > self.cfg.monitoring.drift_threshold:
+                self.events.add(self.env.now, "alert", self.plane.live.model.version,
+                                f"data drift: PSI {view.drift_score:.2f}")
+            if not self.pipeline_busy and self.retrain_policy.should_retrain(view):
+                self.env.process(self._pipeline(view))
+
+    def view(self, with_decay: bool = False) -> WorldView:
+        """The read-only view policies decide on."""
+        return WorldView(now=self.env.now, drift_score=self.drift_now,
+                         decay=self._decay() if with_decay else float("nan"),
+                         last_retrain=self.last_retrain, pipeline_busy=self.pipeline_busy,
+                         replicas=self.plane.replicas,
+                         arrival_rate=self.plane.recent_arrival_rate(self.env.now, _SCALE_CHECK),
+                         service_mean=self.plane.queue.service.mean)
+
+    def _decay(self) -> float:
+        """Reference metric minus the mean metric of the latest labelled days the live model served."""
+        if not self.cfg.monitoring.performance:
+            return float("nan")
+        labelled_until = self.env.now - self.sc.domain.label_delay
+        live = self.plane.live.model
+        values = []
+        for r in reversed(self.daily):
+            if r["model_version"] != live.version or len(values) == _DECAY_DAYS:
+                break
+            if (r["day"] + 1) * DAY <= labelled_until and not math.isnan(r[self.domain.metric]):
+                values.append(r[self.domain.metric])
+        if len(values) < _DECAY_DAYS:
+            return float("nan")
+        gap = live.reference_metric - float(np.mean(values))
+        return gap if self.domain.higher_is_better else -gap
+
+    def _pipeline(self, view: WorldView):
+        """A retraining job and the deployment of its model."""
+        cfg = self.cfg.retraining
+        self.pipeline_busy = True
+        self.last_retrain = self.env.now
+        drifted = self.cfg.monitoring.drift and view.drift_score > self.cfg.monitoring.drift_threshold
+        decayed = not math.isnan(view.decay) and view.decay > cfg.decay_threshold
+        reason = "drift" if drifted else "decay" if decayed else "schedule"
+        self.events.add(self.env.now, "retrain_requested", None, reason)
+        if cfg.human_delay > 0:
+            yield self.env.timeout(cfg.human_delay)
+        started = self.env.now
+        self.charge("people", cfg.engineer_hours * self.costs["engineer_hour"])
+        self.charge("infrastructure", cfg.compute_cost)
+        yield self.env.timeout(cfg.duration)
+        number = self.registry.next_number()
+        model = self.registry.add(train_model(
+            self.store, self.domain, started - self.sc.domain.label_delay, cfg.window, self.env.now,
+            number, stream(self.sc.seed, "train", self.level, number)))
+        self.events.add(self.env.now, "retrained", model.version,
+                        f"{model.rows} labelled rows, holdout {self.domain.metric} {model.reference_metric:.3f}")
+        yield from self._deploy(model)
+        self.pipeline_busy = False
+
+    def _deploy(self, model: ModelVersion):
+        dep = self.cfg.deployment
+        ready = self.env.now
+        for attempt in range(1, dep.max_attempts + 1):
+            yield self.env.timeout(dep.lead_time)
+            self.charge("people", dep.engineer_hours * self.costs["engineer_hour"])
+            fault = self._draw_fault(dep.failure_rate)
+            release = Release(model, BrokenScorer(model.scorer) if fault == "silent" else model.scorer, fault)
+            self.events.add(self.env.now, "deploy_started", model.version, f"attempt {attempt}, {dep.strategy}")
+            if fault == "crash" and dep.health_checks:
+                self.events.add(self.env.now, "deploy_failed", model.version, "crash on start, caught by health check")
+            elif dep.canary_share < 1.0:
+                passed = yield from self._canary(release)
+                if passed:
+                    self._go_live(release, ready)
+                    return
+            else:
+                previous = self.plane.live
+                self._go_live(release, ready)
+                if fault is None:
+                    return
+                yield from self._bad_release(release, previous)
+            yield self.env.timeout(dep.retry_delay)
+        self.events.add(self.env.now, "deploy_abandoned", model.version, f"{dep.max_attempts} attempts failed")
+
+    def _draw_fault(self, rate: float) -> str | None:
+        u, kind = self._deploy_rng.random(2)
+        if u >= rate:
+            return None
+        # Most broken releases do not start (version mismatch, missing dependency,
+        # memory); the rest run and answer wrongly.
+        return "crash" if kind < 0.6 else "silent"
+
+    def _go_live(self, release: Release, ready: float) -> None:
+        self.flush()
+        self.plane.live = release
+        self.plane.down = release.fault == "crash"
+        if release.fault is None:
+            self.lead_times.append(self.env.now - ready)
+            self.events.add(self.env.now, "deployed", release.model.version, "")
+
+    def _bad_release(self, release: Release, previous: Release):
+        """A broken release took all traffic: detect it, roll it back, count the people."""
+        mon, inc = self.cfg.monitoring, self.cfg.incidents
+        crashed = release.fault == "crash"
+        detect = mon.outage_detection if crashed else mon.silent_failure_detection
+        if crashed:
+            self.events.add(self.env.now, "incident", release.model.version, "release crashes on start: service down")
+        yield self.env.timeout(detect)
+        self.events.add(self.env.now, "deploy_failed", release.model.version,
+                        "crash on start" if crashed else "silent bad predictions")
+        yield self.env.timeout(inc.repair_time)
+        self.charge("people", inc.responders * inc.repair_time / 3600.0 * self.costs["engineer_hour"])
+        self.flush()
+        self.plane.live = previous
+        self.plane.down = False
+        self.events.add(self.env.now, "rollback", previous.model.version,
+                        f"by hand, {(detect + inc.repair_time) / 3600:.1f} h after release")
+
+    def _canary(self, release: Release):
+        """Serve the candidate to ``canary_share`` of traffic, check it, then promote or roll back.
+
+        The check is a parity test: the scores the canary served are compared
+        (PSI) with the registry model's own scores on the same requests. A
+        healthy build matches; a build that reads its inputs wrongly does not.
+        """
+        dep = self.cfg.deployment
+        if release.fault == "crash":  # the canary replicas never become ready
+            self.events.add(self.env.now, "deploy_failed", release.model.version, "canary failed to start")
+            self.events.add(self.env.now, "rollback", self.plane.live.model.version, "automated, canary")
+            return False
+        self.flush()
+        plane = self.plane
+        plane.canary, plane.canary_share, plane.canary_scores, plane.canary_offline = release, dep.canary_share, [], []
+        yield self.env.timeout(dep.canary_duration)
+        self.flush()
+        plane.canary = None
+        if not plane.canary_scores:
+            return True
+        offline = Reference.from_rows({"score": np.concatenate(plane.canary_offline)}, ["score"])
+        moved = offline.psi({"score": np.concatenate(plane.canary_scores)})["score"]
+        if moved > _CANARY_PARITY_PSI and dep.auto_rollback:
+            self.events.add(self.env.now, "deploy_failed", release.model.version,
+                            f"canary scores differ from the registry model's (PSI {moved:.2f})")
+            self.events.add(self.env.now, "rollback", plane.live.model.version, "automated, canary")
+            return False
+        return True
+
+    def _watch(self):
+        """Serve risky ticks as they happen, so that failing requests are noticed on time."""
+        while True:
+            day_end = (math.floor(self.env.now / DAY + 1e-9) + 1) * DAY
+            risky = self.plane.next_risky_time(self.env.now, day_end)
+            if risky is None:
+                yield self.env.timeout(day_end - self.env.now)
+                continue
+            yield self.env.timeout(risky + self.sc.tick - self.env.now)
+            self.flush()
+
+    def _overload_incident(self, start: float):
+        """Requests are failing since ``start``: notice it, repair it (add replicas by hand), close it."""
+        mon, inc = self.cfg.monitoring, self.cfg.incidents
+        self.events.add(start, "incident", self.plane.live.model.version, "requests failing")
+        detect_at = start + mon.outage_detection
+        if detect_at > self.env.now:
+            yield self.env.timeout(detect_at - self.env.now)
+        self.flush()
+        if self.plane.last_bad_time < detect_at - self.sc.tick - 1e-9:
+            self.events.add(self.env.now, "incident_resolved", None, "cleared before anyone noticed")
+            self.incident_open = False
+            return
+        self.events.add(self.env.now, "incident_detected", None, "")
+        yield self.env.timeout(inc.repair_time)
+        self.charge("people", inc.responders * inc.repair_time / 3600.0 * self.costs["engineer_hour"])
+        self.flush()
+        rate = self.plane.recent_arrival_rate(self.env.now, 3600.0)
+        need = math.ceil(rate * self.plane.queue.service.mean / _MANUAL_SCALE_TARGET)
+        if need > self.plane.replicas and self.plane.last_bad_time >= self.env.now - 3600.0:
+            self._set_replicas(need, "incident response: manual scale-out")
+        self.events.add(self.env.now, "incident_resolved", None, "")
+        self.incident_open = False
+
+    def _autoscaler(self):
+        cfg = self.cfg.autoscaling
+        while True:
+            yield self.env.timeout(_SCALE_CHECK)
+            want = self.scale_policy.desired_replicas(self.view())
+            if want > self.plane.replicas and not self._scaling:
+                self._scaling = True
+                self.env.process(self._provision(want, cfg.provisioning_delay))
+            elif (want < self.plane.replicas and not self._scaling
+                  and self.env.now - self._last_scale >= cfg.cooldown):
+                self._set_replicas(want, "autoscaler: scale in")
+
+    def _provision(self, want: int, delay: float):
+        yield self.env.timeout(delay)
+        self._set_replicas(max(want, self.plane.replicas), "autoscaler: scale out")
+        self._scaling = False
+
+    def _set_replicas(self, count: int, why: str) -> None:
+        self.flush()
+        if count != self.plane.replicas:
+            self.events.add(self.env.now, "scale", self.plane.live.model.version,
+                            f"{self.plane.replicas} -> {count}: {why}")
+            self.plane.replicas = count
+            self._last_scale = self.env.now
