@@ -140,9 +140,20 @@ def comparison_table(comparison) -> Table:
     row("downtime (min)", lambda s: s["downtime_minutes"], "{:,.0f}".format)
     table.add_section()
     for cat in ("model_errors", "outage", "infrastructure", "people"):
-        row(f"cost: {cat.replace('_', ' ')}", lambda s, c=cat: s["cost"][c], "${:,.0f}".format)
-    row("[bold]cost: total[/]", lambda s: s["cost"]["total"], "[bold]${:,.0f}[/]".format)
+        row(f"cost: {cat.replace('_', ' ')}", lambda s, c=cat: s["cost"][c], money)
+    row("[bold]cost: total[/]", lambda s: s["cost"]["total"], lambda v: f"[bold]{money(v)}[/]")
     return table
+
+
+def money(dollars: float) -> str:
+    """Dollars for a table: whole dollars below a million, then millions.
+
+    >>> money(8016.4), money(1_337_500_000)
+    ('$8,016', '$1,337.5M')
+    """
+    if abs(dollars) >= 1e6:
+        return f"${dollars / 1e6:,.1f}M"
+    return f"${dollars:,.0f}"
 
 
 def _validate(paths: list[str]) -> int:

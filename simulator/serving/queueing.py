@@ -170,16 +170,26 @@ class TickQueue:
         out.latency[where] = out.wait[where] + a * self.service.mean
 
     def _fluid(self, a: float, c: int, backlog: float, hist2d, group: int, out: TickStats, i: int) -> float:
+        """One overloaded tick (or one draining a backlog), the queue followed as a fluid.
+
+        The replicas complete ``c·τ/s`` requests in the tick. A request that
+        would wait longer than ``timeout − s`` gives up: the queue holds at
+        most ``q_max`` requests and the overflow fails, so in a sustained
+        overload the failed share tends to ``1 − cμ/λ``.
+        """
         s = self.service
         capacity = c * self.tick / s.mean
-        q_max = self.timeout * c / s.mean  # a request queued behind more than this times out
+        q_max = max(self.timeout - s.mean, 0.0) * c / s.mean
+        overflow = max(backlog + a - capacity - q_max, 0.0)
         x = (np.arange(_FLUID_POINTS) + 0.5) / _FLUID_POINTS
         queue = np.clip(backlog + (a - capacity) * x, 0.0, q_max)
         wait = queue * s.mean / c
+        served = a - overflow
         latency = np.minimum(wait[:, None] + s.points[None, :], self.timeout)
-        out.failed[i] = a * float((wait[:, None] + s.points[None, :] > self.timeout).mean())
-        out.wait[i] = a * float(wait.mean())
-        out.latency[i] = a * float(latency.mean())
+        out.failed[i] = overflow
+        out.wait[i] = served * float(wait.mean()) + overflow * self.timeout
+        out.latency[i] = served * float(latency.mean()) + overflow * self.timeout
         bins = np.clip(np.searchsorted(EDGES, latency.ravel(), side="right") - 1, 0, len(CENTRES) - 1)
-        hist2d[group] += np.bincount(bins, minlength=len(CENTRES)) * (a / latency.size)
+        hist2d[group] += np.bincount(bins, minlength=len(CENTRES)) * (served / latency.size)
+        hist2d[group, self._timeout_bin] += overflow
         return float(np.clip(backlog + a - capacity, 0.0, q_max))
