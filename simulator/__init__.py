@@ -9,6 +9,7 @@
 """
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 from .engine import simulate
@@ -67,12 +68,16 @@ def prepare(scenario: str | Path | Scenario, levels: list[int] | None = None, se
             raise ScenarioError(source, "seed", "must be zero or more")
         update["seed"] = int(seed)
     if days is not None:
-        if not days > 0:
-            raise ScenarioError(source, "duration", f"--days must be above 0, not {days}")
+        if not (math.isfinite(days) and days > 0):
+            raise ScenarioError(source, "duration", f"--days must be a number of days above 0, not {days}")
     if isinstance(scenario, Scenario):
         sc = scenario.model_copy(update=update)
         check_scenario(sc, source)
     else:
         sc = load_scenario(scenario, **update)
-    # A shorter run drops the events that would start after its end.
-    return sc.with_days(days) if days is not None else sc
+    if days is not None:
+        if days * 86400.0 < sc.tick:
+            raise ScenarioError(source, "duration", f"--days {days} is shorter than one tick")
+        # A shorter run drops the events that would start after its end.
+        sc = sc.with_days(days)
+    return sc

@@ -48,7 +48,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; return the exit status."""
     args = build_parser().parse_args(argv)
-    err = Console(stderr=True, highlight=False, soft_wrap=True)
+    err = Console(stderr=True, highlight=False, soft_wrap=True, emoji=False)
     try:
         if args.command == "run":
             return _run(args)
@@ -86,7 +86,10 @@ def _run(args: argparse.Namespace) -> int:
         from .scenario import check_scenario
 
         sc = sc.model_copy(update={"fidelity": args.fidelity})
-        check_scenario(sc, "--fidelity")
+        try:
+            check_scenario(sc, source)
+        except ScenarioError as exc:
+            raise ScenarioError(source, "--fidelity", exc.problem) from None
     out = args.out if args.out is not None else default_out_dir(sc.name)
     if out.exists() and not out.is_dir():
         raise ScenarioError(str(out), "--out", "exists and is not a folder")

@@ -131,4 +131,12 @@ def resolve_levels(scenario: "Scenario", source: str = "<scenario>") -> dict[int
                 hint = did_you_mean(loc[-1], _known_keys(LevelConfig, loc[:-1]))
                 raise ScenarioError(source, key, "unknown key" + hint) from None
             raise ScenarioError(source, key, err["msg"].removeprefix("Value error, ")) from None
+        cfg = resolved[level]
+        from .policies import retraining_policy
+
+        try:
+            retraining_policy(cfg.retraining, cfg.monitoring.drift_threshold, cfg.monitoring.drift,
+                              cfg.monitoring.performance)
+        except ValueError as exc:
+            raise ScenarioError(source, f"overrides.{level}.retraining.trigger", str(exc)) from None
     return {level: resolved[level] for level in scenario.levels}

@@ -12,7 +12,8 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, ValidationInfo,
+                      field_validator, model_validator)
 
 from .errors import ScenarioError, did_you_mean
 from .units import parse_duration, parse_rate
@@ -46,14 +47,15 @@ class DriftEvent(Strict):
 
     at: Duration
     kind: Literal["sudden", "gradual"] = "sudden"
-    width: Duration = 0.0
+    width: Duration = Field(0.0, validate_default=True)
     set: dict[str, Any]
 
-    @model_validator(mode="after")
-    def _width_for_gradual(self) -> "DriftEvent":
-        if self.kind == "gradual" and self.width <= 0:
+    @field_validator("width")
+    @classmethod
+    def _width_for_gradual(cls, width: float, info: ValidationInfo) -> float:
+        if info.data.get("kind") == "gradual" and width <= 0:
             raise ValueError("a gradual drift needs a width above 0, e.g. width: 21d")
-        return self
+        return width
 
 
 class Spike(Strict):
@@ -132,17 +134,29 @@ class Scenario(Strict):
     levels: list[Literal[0, 1, 2, 3]] = [0, 1, 2, 3]
     overrides: dict[Literal[0, 1, 2, 3], dict[str, Any]] = Field(default_factory=dict)
 
-    @model_validator(mode="after")
-    def _check_times(self) -> "Scenario":
-        if self.duration <= 0:
-            raise ValueError("duration must be above 0")
-        if self.tick <= 0 or self.tick > 3600:
-            raise ValueError("tick must be above 0 and at most 1h")
-        if self.report_interval < self.tick or not _divides(self.tick, self.report_interval):
-            raise ValueError("report_interval must be a whole number of ticks")
-        if not _divides(self.report_interval, 86400.0):
-            raise ValueError("report_interval must divide a day")
-        return self
+    @field_validator("duration")
+    @classmethod
+    def _positive_duration(cls, value: float) -> float:
+        if value <= 0:
+            raise ValueError("must be above 0")
+        return value
+
+    @field_validator("tick")
+    @classmethod
+    def _tick(cls, value: float) -> float:
+        if value <= 0 or value > 3600 or not _divides(value, 86400.0):
+            raise ValueError("must be above 0, at most 1h, and divide a day (e.g. 1m)")
+        return value
+
+    @field_validator("report_interval")
+    @classmethod
+    def _report_interval(cls, value: float, info: ValidationInfo) -> float:
+        tick = info.data.get("tick")
+        if not _divides(value, 86400.0):
+            raise ValueError("must divide a day (e.g. 1h)")
+        if tick is not None and (value < tick or not _divides(tick, value)):
+            raise ValueError("must be a whole number of ticks")
+        return value
 
     def with_days(self, days: float) -> "Scenario":
         """A copy that runs for ``days`` simulated days, without events that would start after its end."""
@@ -174,6 +188,8 @@ def load_scenario(path: str | Path, **replace: Any) -> Scenario:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ScenarioError(source, None, "no such file") from None
+    except UnicodeDecodeError:
+        raise ScenarioError(source, None, "not UTF-8 text") from None
     except OSError as exc:
         raise ScenarioError(source, None, f"cannot read: {exc.strerror}") from None
     try:
@@ -183,6 +199,8 @@ def load_scenario(path: str | Path, **replace: Any) -> Scenario:
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         raise ScenarioError(source, None, f"malformed YAML: {where}{problem}") from None
+    except (ValueError, TypeError) as exc:  # e.g. an impossible date such as 2020-13-01
+        raise ScenarioError(source, None, f"unreadable value: {exc}") from None
     if isinstance(data, dict):
         data = {**data, **replace}
     return scenario_from_dict(data, source)
@@ -210,6 +228,10 @@ def check_scenario(scenario: Scenario, source: str = "<scenario>") -> None:
 
     domain_cls = load_domain_class(scenario.domain.kind, source)
     domain_cls.check_params(scenario.domain.params, source, "domain.params")
+    for key in scenario.costs.model_extra or {}:
+        if key not in domain_cls.cost_keys:
+            known = [*Costs.model_fields, *domain_cls.cost_keys]
+            raise ScenarioError(source, f"costs.{key}", "unknown cost" + did_you_mean(key, known))
     for i, event in enumerate(scenario.drift):
         if event.at >= scenario.duration:
             raise ScenarioError(source, f"drift.{i}.at", "the drift starts after the end of the run (duration)")
@@ -221,8 +243,10 @@ def check_scenario(scenario: Scenario, source: str = "<scenario>") -> None:
 
 
 def _first_error(exc: ValidationError, source: str) -> ScenarioError:
-    err = exc.errors()[0]
-    loc = [str(part) for part in err["loc"]]
+    errors = exc.errors()
+    # A misspelt key also makes the real key "missing": name the typo, it is the cause.
+    err = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])
+    loc = [str(part) for part in err["loc"] if part != "[key]"]
     key = ".".join(loc)
     if err["type"] == "extra_forbidden":
         return ScenarioError(source, key, "unknown key" + did_you_mean(loc[-1], _known_keys(Scenario, loc[:-1])))

@@ -10,6 +10,7 @@ float number per second.
 """
 from __future__ import annotations
 
+import math
 import re
 
 #: Seconds in each duration unit.
@@ -51,7 +52,10 @@ def parse_duration(text: str | float | int) -> float:
         raise ValueError(
             f"{text!r} is not a duration: use a number and one of ms, s, m, h, d, w (e.g. 14d)"
         )
-    return float(match.group(1)) * DURATION_UNITS[match.group(2)]
+    seconds = float(match.group(1)) * DURATION_UNITS[match.group(2)]
+    if not math.isfinite(seconds):
+        raise ValueError(f"{text!r} is too large")
+    return seconds
 
 
 def parse_rate(text: str | float | int) -> float:
@@ -76,17 +80,19 @@ def parse_rate(text: str | float | int) -> float:
     value = float(match.group(1))
     if value < 0:
         raise ValueError(f"{text!r} is negative: a rate must be zero or more")
+    if not math.isfinite(value):
+        raise ValueError(f"{text!r} is too large")
     return value / DURATION_UNITS[match.group(2)]
 
 
 def format_duration(seconds: float) -> str:
     """Render seconds in the largest unit that divides them, for messages.
 
-    >>> format_duration(86400 * 14), format_duration(90)
-    ('14d', '90s')
+    >>> format_duration(86400 * 15), format_duration(86400 * 14), format_duration(90)
+    ('15d', '2w', '90s')
     """
     for unit in ("w", "d", "h", "m", "s"):
         size = DURATION_UNITS[unit]
         if seconds >= size and (seconds / size).is_integer():
             return f"{int(seconds / size)}{unit}"
-    return f"{seconds * 1000:g}ms"
+    return f"{seconds * 1000:.15g}ms"

@@ -148,7 +148,8 @@ class World:
 
     def view(self, with_decay: bool = False) -> WorldView:
         """The read-only view policies decide on."""
-        return WorldView(now=self.env.now, drift_score=self.drift_now,
+        return WorldView(now=self.env.now,
+                         drift_score=self.drift_now if self.cfg.monitoring.drift else float("nan"),
                          decay=self._decay() if with_decay else float("nan"),
                          last_retrain=self.last_retrain, pipeline_busy=self.pipeline_busy,
                          replicas=self.plane.replicas,
@@ -177,10 +178,7 @@ class World:
         cfg = self.cfg.retraining
         self.pipeline_busy = True
         self.last_retrain = self.env.now
-        drifted = self.cfg.monitoring.drift and view.drift_score > self.cfg.monitoring.drift_threshold
-        decayed = not math.isnan(view.decay) and view.decay > cfg.decay_threshold
-        reason = "drift" if drifted else "decay" if decayed else "schedule"
-        self.events.add(self.env.now, "retrain_requested", None, reason)
+        self.events.add(self.env.now, "retrain_requested", None, self.retrain_policy.reason(view))
         if cfg.human_delay > 0:
             yield self.env.timeout(cfg.human_delay)
         started = self.env.now

@@ -1,13 +1,18 @@
-"""Bad input through the real command line: one line on stderr naming the file and key path, exit 2.
+"""Bad input through the command line: one line on stderr naming the file and key path, exit 2.
 
-Each test runs ``python -m simulator`` in a subprocess with ``cwd=tmp_path``,
-so a stray ``results/`` folder would show up there, and checks the contract:
+Each test runs the command line's ``main`` in this process (a few run
+``python -m simulator`` in a subprocess, to cover the real entry point) with
+the working folder set to ``tmp_path``, so a stray ``results/`` folder would
+show up there, and checks the contract:
 exit status 2, exactly one line on standard error naming the file and the key
 path, no traceback, and no results folder (neither ``--out`` nor ``results/``).
 """
 from __future__ import annotations
 
+import contextlib
 import copy
+import io
+import os
 import re
 import subprocess
 import sys
@@ -25,14 +30,30 @@ TIMEOUT = 60
 # --- helpers ------------------------------------------------------------------
 
 
-def run_cli(tmp_path: Path, *args: str, timeout: float = TIMEOUT) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "simulator", *args], cwd=tmp_path, capture_output=True,
-                          text=True, timeout=timeout)
+def run_cli(tmp_path: Path, *args: str, timeout: float = TIMEOUT, real: bool = False) -> subprocess.CompletedProcess:
+    if real:
+        return subprocess.run([sys.executable, "-m", "simulator", *args], cwd=tmp_path, capture_output=True,
+                              text=True, timeout=timeout)
+    from simulator.cli import main
+
+    out, err = io.StringIO(), io.StringIO()
+    here = os.getcwd()
+    os.chdir(tmp_path)
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            try:
+                code = main(list(args))
+            except SystemExit as exc:  # argparse's usage errors
+                code = exc.code
+    finally:
+        os.chdir(here)
+    return subprocess.CompletedProcess(args, code, out.getvalue(), err.getvalue())
 
 
-def run_scenario(tmp_path: Path, path: Path, *extra: str, timeout: float = TIMEOUT) -> subprocess.CompletedProcess:
+def run_scenario(tmp_path: Path, path: Path, *extra: str, timeout: float = TIMEOUT,
+                 real: bool = False) -> subprocess.CompletedProcess:
     return run_cli(tmp_path, "run", str(path), "--out", str(tmp_path / "out"), "--quiet", "--days", "2", *extra,
-                   timeout=timeout)
+                   timeout=timeout, real=real)
 
 
 def write_scenario(tmp_path: Path, data, name: str = "bad.yaml") -> Path:
@@ -138,12 +159,12 @@ def test_malformed_yaml_names_the_file_and_a_line(tmp_path):
     assert "  rate: 50/s\n" in text
     path = tmp_path / "bad.yaml"
     path.write_text(text.replace("  rate: 50/s\n", "  rate: [50/s\n"), encoding="utf-8")
-    assert_one_line_error(run_scenario(tmp_path, path), tmp_path, path=path, pattern=r"\bline \d+")
+    assert_one_line_error(run_scenario(tmp_path, path, real=True), tmp_path, path=path, pattern=r"\bline \d+")
 
 
 def test_file_that_does_not_exist(tmp_path):
     path = tmp_path / "nowhere.yaml"
-    assert_one_line_error(run_scenario(tmp_path, path), tmp_path, path=path, contains=("no such file",))
+    assert_one_line_error(run_scenario(tmp_path, path, real=True), tmp_path, path=path, contains=("no such file",))
 
 
 def test_top_level_list(tmp_path):
@@ -264,7 +285,7 @@ def test_days_shorter_than_a_tick(tmp_path, good):
 def test_infinite_days_is_refused(tmp_path, good):
     try:
         result = run_cli(tmp_path, "run", str(good), "--out", str(tmp_path / "out"), "--quiet", "--days", "inf",
-                         timeout=15)
+                         timeout=15, real=True)
     except subprocess.TimeoutExpired:
         pytest.fail("--days inf was accepted and the run never ends")
     assert_one_line_error(result, tmp_path, path=good, contains=("days",))

@@ -40,3 +40,12 @@ def test_overrides_change_only_their_level(tmp_path):
     levels = resolve_levels(simulator.load_scenario(path))
     assert levels[3].retraining.trigger == "never" and levels[3].retraining.window == preset(3).retraining.window
     assert levels[0].deployment.failure_rate == 0.0 and levels[1] == preset(1)
+
+
+def test_a_trigger_needs_its_monitor(tmp_path):
+    data = yaml.safe_load(FRAUD.read_text())
+    data["overrides"] = {0: {"retraining": {"trigger": "drift"}}}
+    path = tmp_path / "s.yaml"
+    path.write_text(yaml.safe_dump(data))
+    with pytest.raises(simulator.ScenarioError, match=r"overrides\.0\.retraining\.trigger: .*monitoring\.drift"):
+        simulator.load_scenario(path)

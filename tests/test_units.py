@@ -165,7 +165,7 @@ def test_format_duration_uses_the_largest_whole_unit(seconds, text):
 
 # --- properties ---------------------------------------------------------------
 
-non_negative = st.floats(min_value=0.0, allow_nan=False, allow_infinity=False)
+non_negative = st.floats(min_value=0.0, max_value=1e290, allow_nan=False, allow_infinity=False)
 
 
 @pytest.mark.parametrize("unit", UNITS)
@@ -188,3 +188,14 @@ def test_format_duration_round_trips_whole_milliseconds(n):
     seconds = parse_duration(f"{n}ms")
     text = format_duration(seconds)
     assert parse_duration(text) == pytest.approx(seconds, rel=1e-12)
+
+
+@pytest.mark.parametrize("text", ["1e400d", "1e308w"])
+def test_a_duration_too_large_for_a_float_is_refused(text):
+    with pytest.raises(ValueError, match="too large"):
+        parse_duration(text)
+
+
+def test_a_rate_too_large_for_a_float_is_refused():
+    with pytest.raises(ValueError, match="too large"):
+        parse_rate("1e400/s")

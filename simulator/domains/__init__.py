@@ -22,7 +22,7 @@ def load_domain_class(kind: str, source: str = "<scenario>") -> type[Domain]:
     module_name, _, class_name = kind.partition(":")
     try:
         module = importlib.import_module(module_name)
-    except ImportError as exc:
+    except Exception as exc:  # ImportError, or ValueError/TypeError for a malformed module name
         raise ScenarioError(source, "domain.kind", f"cannot import {module_name!r}: {exc}") from None
     cls = getattr(module, class_name, None)
     if not (isinstance(cls, type) and issubclass(cls, Domain)):

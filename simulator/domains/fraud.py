@@ -10,7 +10,8 @@ so covariate, prior and concept drift are each a parameter change.
 >>> import numpy as np
 >>> from simulator.domains.fraud import FraudDomain
 >>> d = FraudDomain()
->>> rows = d.sample(np.full(200_000, 12.0), d.defaults, np.random.default_rng(0))
+>>> rng = np.random.default_rng(0)
+>>> rows = d.sample(rng.uniform(0, 24, 400_000), d.defaults, rng)
 >>> round(float(rows["label"].mean()), 3)
 0.005
 """

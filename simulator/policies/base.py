@@ -9,9 +9,10 @@ class WorldView:
     """What a policy may see of one level's world at one moment.
 
     Times are seconds since the start. ``drift_score`` is the largest PSI of
-    the last full day's inputs against the live model's training data;
-    ``decay`` is how far the live model's delayed-label metric has fallen
-    below its reference (positive = worse, NaN = no labels yet).
+    the last full day's inputs against the live model's training data (NaN
+    at a level that does not monitor drift); ``decay`` is how far the live
+    model's delayed-label metric has fallen below its reference (positive =
+    worse; NaN without performance monitoring or before labels arrive).
     """
 
     now: float
@@ -30,6 +31,10 @@ class RetrainingPolicy:
     def should_retrain(self, view: WorldView) -> bool:
         """Return True to start a job now (ignored while one is running)."""
         raise NotImplementedError
+
+    def reason(self, view: WorldView) -> str:
+        """Why it decided to retrain, for the event log."""
+        return type(self).__name__
 
 
 class AutoscalingPolicy:

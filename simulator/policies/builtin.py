@@ -30,6 +30,10 @@ class ScheduledRetraining(RetrainingPolicy):
         since = view.now - (view.last_retrain if view.last_retrain is not None else 0.0)
         return since >= self.every - 1e-6
 
+    def reason(self, view: WorldView) -> str:
+        """Always the calendar."""
+        return "schedule"
+
 
 class DriftOrDecayRetraining(RetrainingPolicy):
     """Retrain when inputs drift (PSI) or delayed-label quality decays; at most once per ``every``."""
@@ -43,9 +47,13 @@ class DriftOrDecayRetraining(RetrainingPolicy):
         """True on drift above the threshold or decay above its threshold, not too soon after the last job."""
         if view.last_retrain is not None and view.now - view.last_retrain < self.every - 1e-6:
             return False
+        return self.reason(view) != ""
+
+    def reason(self, view: WorldView) -> str:
+        """``"drift"``, ``"decay"``, both joined by ``+``, or ``""`` for neither."""
         drifted = self.drift_threshold is not None and view.drift_score > self.drift_threshold
         decayed = self.decay_threshold is not None and not math.isnan(view.decay) and view.decay > self.decay_threshold
-        return drifted or decayed
+        return "+".join(name for name, hit in (("drift", drifted), ("decay", decayed)) if hit)
 
 
 class FixedReplicas(AutoscalingPolicy):
