@@ -200,17 +200,16 @@ class DataPlane:
     def recent_arrival_rate(self, now: float, span: float) -> float:
         """Observed arrivals per second over the last ``span`` seconds before ``now``."""
         tau = self.sc.tick
-        end = int(np.floor(now / tau + 1e-9))
+        end = int(now / tau + 1e-9)
         start = max(end - int(round(span / tau)), 0)
         if end <= start:
             return 0.0
         per_day = self.store.ticks_per_day
         total = 0.0
         for d in range(start // per_day, (end - 1) // per_day + 1):
-            lo, hi = max(start - d * per_day, 0), min(end - d * per_day, per_day)
             cum = self.store.day(d).cum_arrivals
-            total += cum[hi] - cum[lo]
-        return total / ((end - start) * tau)
+            total += cum[min(end - d * per_day, per_day)] - cum[max(start - d * per_day, 0)]
+        return float(total) / ((end - start) * tau)
 
     # ------------------------------------------------------------- reporting
     def close_day(self, metrics: dict[str, float], drift_score: float) -> None:

@@ -74,6 +74,7 @@ class Autoscaling(Strict):
 
     policy: Literal["none", "target_utilisation"] = "none"
     target: float = Field(0.6, gt=0, lt=1)
+    tolerance: float = Field(0.1, ge=0, lt=1)
     min_replicas: int = Field(1, ge=1)
     max_replicas: int = Field(64, ge=1)
     provisioning_delay: Duration = 180.0

@@ -95,8 +95,9 @@ class Comparison:
         each with a ``level`` column.
     """
 
-    def __init__(self, scenario: Scenario, results: list[LevelResult]) -> None:
+    def __init__(self, scenario: Scenario, results: list[LevelResult], schedule: DriftSchedule | None = None) -> None:
         self.scenario = scenario
+        self.schedule = schedule
         self.results = {r.level: r for r in results}
         self.summary = {
             "scenario": scenario.name, "seed": scenario.seed,

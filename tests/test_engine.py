@@ -112,3 +112,12 @@ def test_an_interrupted_write_leaves_nothing(tmp_path, short_run, monkeypatch):
 def test_shorter_runs_drop_events_after_their_end():
     sc = simulator.prepare(FRAUD, days=10)
     assert sc.drift == [] and sc.traffic.spikes == [] and sc.duration == 10 * 86400.0
+
+
+def test_serial_and_parallel_runs_agree():
+    sc = simulator.prepare(FRAUD, days=30)
+    serial = simulator.simulate(sc, workers=1)
+    parallel = simulator.simulate(sc, workers=2)
+    assert serial.summary == parallel.summary
+    pd.testing.assert_frame_equal(serial.timeseries, parallel.timeseries)
+    pd.testing.assert_frame_equal(serial.events, parallel.events)

@@ -1,11 +1,10 @@
 """Base classes of policies and the read-only view they decide on."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 
-@dataclass(frozen=True, slots=True)
-class WorldView:
+class WorldView(NamedTuple):
     """What a policy may see of one level's world at one moment.
 
     Times are seconds since the start. ``drift_score`` is the largest PSI of

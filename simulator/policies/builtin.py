@@ -67,19 +67,30 @@ class FixedReplicas(AutoscalingPolicy):
 class TargetUtilisation(AutoscalingPolicy):
     """Enough replicas that the observed load keeps utilisation at ``target``.
 
+    Like Kubernetes' horizontal autoscaler, it leaves the count alone while
+    the utilisation is within ``tolerance`` (relative) of the target, so a
+    large pool does not churn on every small change of load.
+
     >>> p = TargetUtilisation(target=0.5, min_replicas=1, max_replicas=10)
     >>> p.desired_replicas(WorldView(0, 0, float("nan"), None, False, 2, 100.0, 0.02))
     4
+    >>> p.desired_replicas(WorldView(0, 0, float("nan"), None, False, 4, 105.0, 0.02))  # 5% over: keep 4
+    4
     """
 
-    def __init__(self, target: float, min_replicas: int, max_replicas: int) -> None:
+    def __init__(self, target: float, min_replicas: int, max_replicas: int, tolerance: float = 0.1) -> None:
         self.target = target
         self.min_replicas = min_replicas
         self.max_replicas = max_replicas
+        self.tolerance = tolerance
 
     def desired_replicas(self, view: WorldView) -> int:
-        """ceil(λ·s / target), clamped to the bounds."""
-        need = math.ceil(view.arrival_rate * view.service_mean / self.target - 1e-9)
+        """ceil(λ·s / target), clamped to the bounds; the current count while within tolerance."""
+        load = view.arrival_rate * view.service_mean
+        current = max(view.replicas, 1)
+        if abs(load / (current * self.target) - 1.0) <= self.tolerance and self.min_replicas <= current <= self.max_replicas:
+            return view.replicas
+        need = math.ceil(load / self.target - 1e-9)
         return max(self.min_replicas, min(self.max_replicas, need))
 
 
@@ -107,4 +118,4 @@ def autoscaling_policy(cfg: Autoscaling) -> AutoscalingPolicy:
     """The policy a preset's ``autoscaling`` settings describe."""
     if cfg.policy == "none":
         return FixedReplicas()
-    return TargetUtilisation(cfg.target, cfg.min_replicas, cfg.max_replicas)
+    return TargetUtilisation(cfg.target, cfg.min_replicas, cfg.max_replicas, cfg.tolerance)

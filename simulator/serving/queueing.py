@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from functools import cached_property
 
 import numpy as np
-from scipy.special import ndtr, ndtri
+from scipy.special import gammaln, ndtr, ndtri, pdtr
 
 from ..scenario import ServiceTime
 from .latency import CENTRES, EDGES
@@ -34,15 +34,15 @@ _FLUID_POINTS = 16
 def erlang_c(c: int, offered: np.ndarray) -> np.ndarray:
     """Probability that an arrival waits in M/M/c with offered load a = λ·s (Erlangs).
 
-    Computed through the Erlang B recursion, which is stable for large c;
-    1.0 where a ≥ c (no steady state).
+    Erlang B is the Poisson(a) probability of c over that of at most c, taken
+    from scipy's Poisson distribution (stable and O(1) however large c is);
+    Erlang C follows from it. 1.0 where a ≥ c (no steady state).
     """
     a = np.asarray(offered, dtype=np.float64)
-    b = np.ones_like(a)
-    for k in range(1, c + 1):
-        b = a * b / (k + a * b)
-    rho = a / c
     with np.errstate(divide="ignore", invalid="ignore"):
+        log_pmf = c * np.log(a) - a - gammaln(c + 1.0)
+        b = np.where(a > 0, np.exp(log_pmf) / pdtr(c, a), 0.0)
+        rho = a / c
         pw = b / (1.0 - rho * (1.0 - b))
     return np.where(rho >= 1.0, 1.0, pw)
 
@@ -98,35 +98,47 @@ class TickQueue:
         self.service = service
         self.tick = tick
         self.timeout = timeout
-        self._tables: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+        self._tables: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}  # share, p_timeout, done
         self._timeout_bin = int(np.clip(np.searchsorted(EDGES, timeout, side="right") - 1, 0, len(CENTRES) - 1))
 
     @cached_property
     def _k(self) -> float:
         return (1.0 + self.service.cv2) / 2.0
 
-    def table(self, c: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """For each utilisation on ``RHO_GRID``: latency-bin shares, timeout share, mean wait."""
+    def table(self, c: int, needed: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """For each utilisation on ``RHO_GRID``: latency-bin shares and timeout share, for ``c`` replicas.
+
+        Rows are computed when first ``needed`` (indices into the grid; all
+        when ``None``) and kept, so a pool that the autoscaler resizes often
+        pays only for the utilisations it meets.
+        """
         if c not in self._tables:
-            s = self.service
-            rho = RHO_GRID
-            pw = erlang_c(c, rho * c)
-            theta = c * (1.0 - rho) / (s.mean * self._k)  # rate of the conditional wait
-            e = EDGES[None, :, None]
-            lag = np.maximum(e - s.points[None, None, :], 0.0)
-            waited = np.mean((e >= s.points[None, None, :]) * -np.expm1(-theta[:, None, None] * lag), axis=2)
-            cdf = (1.0 - pw)[:, None] * s.cdf(EDGES)[None, :] + pw[:, None] * waited
-            cdf[:, -1] = 1.0
-            share = np.diff(cdf, axis=1)
-            p_timeout = 1.0 - (1.0 - pw) * s.cdf(self.timeout) - pw * np.mean(
-                (self.timeout >= s.points) * -np.expm1(-theta[:, None] * np.maximum(self.timeout - s.points, 0.0)), axis=1)
-            # Requests past the timeout are recorded at the timeout.
-            share[:, self._timeout_bin + 1:] = 0.0
-            share[:, self._timeout_bin] += p_timeout - share[:, self._timeout_bin + 1:].sum(axis=1)
-            share = np.clip(share, 0.0, None)
-            mean_wait = pw / theta
-            self._tables[c] = (share, np.clip(p_timeout, 0.0, 1.0), mean_wait)
-        return self._tables[c]
+            self._tables[c] = (np.zeros((len(RHO_GRID), len(CENTRES))), np.zeros(len(RHO_GRID)),
+                               np.zeros(len(RHO_GRID), dtype=bool))
+        share, p_timeout, done = self._tables[c]
+        rows = np.arange(len(RHO_GRID)) if needed is None else np.unique(needed)
+        missing = rows[~done[rows]]
+        if len(missing):
+            share[missing], p_timeout[missing] = self._rows(c, RHO_GRID[missing])
+            done[missing] = True
+        return share, p_timeout
+
+    def _rows(self, c: int, rho: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        s = self.service
+        pw = erlang_c(c, rho * c)
+        theta = c * (1.0 - rho) / (s.mean * self._k)  # rate of the conditional wait
+        e = EDGES[None, :, None]
+        lag = np.maximum(e - s.points[None, None, :], 0.0)
+        waited = np.mean((e >= s.points[None, None, :]) * -np.expm1(-theta[:, None, None] * lag), axis=2)
+        cdf = (1.0 - pw)[:, None] * s.cdf(EDGES)[None, :] + pw[:, None] * waited
+        cdf[:, -1] = 1.0
+        share = np.diff(cdf, axis=1)
+        p_timeout = 1.0 - (1.0 - pw) * s.cdf(self.timeout) - pw * np.mean(
+            (self.timeout >= s.points) * -np.expm1(-theta[:, None] * np.maximum(self.timeout - s.points, 0.0)), axis=1)
+        # Requests past the timeout are recorded at the timeout.
+        share[:, self._timeout_bin + 1:] = 0.0
+        share[:, self._timeout_bin] += p_timeout - share[:, self._timeout_bin + 1:].sum(axis=1)
+        return np.clip(share, 0.0, None), np.clip(p_timeout, 0.0, 1.0)
 
     def mean_wait(self, c: int, rho: np.ndarray) -> np.ndarray:
         """Steady-state mean queue wait (seconds) at utilisation ``rho`` < 1."""
@@ -160,8 +172,8 @@ class TickQueue:
         return out
 
     def _stable(self, a, rho, c, hist2d, group, out: TickStats, where: slice) -> None:
-        share, p_timeout, _ = self.table(c)
         idx = np.searchsorted(RHO_GRID, rho)  # the grid point at or above: conservative
+        share, p_timeout = self.table(c, idx)
         rows, grid = hist2d.shape[0], len(RHO_GRID)
         weights = np.bincount(group * grid + idx, weights=a, minlength=rows * grid).reshape(rows, grid)
         hist2d += weights @ share
