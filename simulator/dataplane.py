@@ -63,13 +63,13 @@ class DataPlane:
         self.totals = dict(requests=0.0, failed=0.0, wait=0.0, downtime_minutes=0.0)
         self.rows: list[dict] = []
         self._pending: list[tuple[float, str, float]] = []
-        self._day = -1
+        self.day_index = -1
         self._new_day(0)
 
     # ----------------------------------------------------------------- state
     def _new_day(self, index: int) -> None:
         r = self.reports_per_day
-        self._day = index
+        self.day_index = index
         self.day_scores: np.ndarray | None = None  # allocated when the day's first rows are scored
         self.acc = {k: np.zeros(r) for k in ("requests", "failed", "downtime", "wait", "latency")}
         self.acc_hist = np.zeros((r, len(CENTRES)))
@@ -100,8 +100,8 @@ class DataPlane:
         return bad
 
     def _serve(self, day_index: int, start: float, stop: float) -> int:
-        if day_index != self._day:
-            raise RuntimeError(f"day {self._day} was not closed before serving day {day_index}")
+        if day_index != self.day_index:
+            raise RuntimeError(f"day {self.day_index} was not closed before serving day {day_index}")
         day = self.store.day(day_index)
         tau = self.sc.tick
         t0 = int(round((start - day_index * DAY) / tau))
@@ -214,7 +214,7 @@ class DataPlane:
     # ------------------------------------------------------------- reporting
     def close_day(self, metrics: dict[str, float], drift_score: float) -> None:
         """Turn the day's accumulators into report rows and start the next day."""
-        d = self._day
+        d = self.day_index
         day_start = d * DAY
         keep = []
         for t, category, dollars in self._pending:

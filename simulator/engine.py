@@ -55,8 +55,7 @@ def simulate(scenario: Scenario, levels: Iterable[int] | None = None, progress: 
             results = run_levels(scenario, groups[0], progress)
             for job in pending:
                 results += job.get()
-    schedule = DriftSchedule(load_domain_class(scenario.domain.kind)(scenario.domain.params).params, scenario.drift)
-    return Comparison(scenario, sorted(results, key=lambda r: r.level), schedule)
+    return Comparison(scenario, sorted(results, key=lambda r: r.level))
 
 
 def run_levels(scenario: Scenario, levels: list[int], progress: Progress | None = None) -> list[LevelResult]:

@@ -95,9 +95,8 @@ class Comparison:
         each with a ``level`` column.
     """
 
-    def __init__(self, scenario: Scenario, results: list[LevelResult], schedule: DriftSchedule | None = None) -> None:
+    def __init__(self, scenario: Scenario, results: list[LevelResult]) -> None:
         self.scenario = scenario
-        self.schedule = schedule
         self.results = {r.level: r for r in results}
         self.summary = {
             "scenario": scenario.name, "seed": scenario.seed,

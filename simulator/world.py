@@ -114,11 +114,11 @@ class World:
     def finish(self) -> None:
         """Serve up to the end of the run and close the last (possibly partial) day."""
         self.flush()
-        if self.plane.cursor > self.plane._day * DAY + 1e-9:
+        if self.plane.cursor > self.plane.day_index * DAY + 1e-9:
             self._close_day()
 
     def _close_day(self) -> None:
-        d = self.plane._day
+        d = self.plane.day_index
         day = self.store.day(d)
         scores = self.plane.day_scores
         scored = ~np.isnan(scores) if scores is not None else np.zeros(len(day.times), bool)
