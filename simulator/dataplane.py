@@ -15,7 +15,7 @@ from .domains import Domain, Scorer
 from .ledger import CATEGORIES, Ledger
 from .registry import ModelVersion
 from .scenario import Scenario
-from .serving import TickQueue
+from .serving import RequestQueue, TickQueue
 from .serving.latency import CENTRES, LatencyHistogram, row_quantiles
 from .store import TrafficStore
 from .traffic import DAY
@@ -38,7 +38,7 @@ class DataPlane:
     """Serving and scoring for one level, a span of ticks at a time."""
 
     def __init__(self, scenario: Scenario, level: int, domain: Domain, store: TrafficStore,
-                 queue: TickQueue, live: Release) -> None:
+                 queue: TickQueue | RequestQueue, live: Release) -> None:
         self.sc = scenario
         self.level = level
         self.domain = domain
@@ -112,7 +112,10 @@ class DataPlane:
             failed, wait, latency = arrivals.copy(), np.zeros_like(arrivals), np.zeros_like(arrivals)
             self.backlog = 0.0
         else:
-            stats = self.queue.run(arrivals, self.replicas, self.backlog, self.acc_hist, group)
+            if self.sc.fidelity == "request":
+                stats = self.queue.run(arrivals, self.replicas, start, self.acc_hist, group, day_index, t0)
+            else:
+                stats = self.queue.run(arrivals, self.replicas, self.backlog, self.acc_hist, group)
             failed, wait, latency, self.backlog = stats.failed, stats.wait, stats.latency, stats.backlog
         with np.errstate(invalid="ignore", divide="ignore"):
             fail_share = np.where(arrivals > 0, failed / arrivals, 0.0)

@@ -223,8 +223,6 @@ def check_scenario(scenario: Scenario, source: str = "<scenario>") -> None:
     from .domains import load_domain_class
     from .levels import resolve_levels
 
-    if scenario.fidelity == "request":
-        raise ScenarioError(source, "fidelity", "'request' fidelity is not available in this version; use 'tick'")
 
     domain_cls = load_domain_class(scenario.domain.kind, source)
     domain_cls.check_params(scenario.domain.params, source, "domain.params")

@@ -22,7 +22,7 @@ from .policies import WorldView, autoscaling_policy, retraining_policy
 from .registry import BrokenScorer, ModelRegistry, ModelVersion
 from .rng import stream
 from .scenario import Scenario
-from .serving import TickQueue
+from .serving import RequestQueue, TickQueue
 from .serving.queueing import ServiceModel
 from .store import TrafficStore
 from .traffic import DAY
@@ -73,7 +73,11 @@ class World:
         self.events = EventLog(level)
         self.registry = ModelRegistry()
         self.registry.add(initial_model)
-        queue = TickQueue(service, scenario.tick, scenario.serving.timeout)
+        if scenario.fidelity == "request":
+            queue = RequestQueue(service, scenario.tick, scenario.serving.timeout, scenario.seed,
+                                 scenario.serving.replicas)
+        else:
+            queue = TickQueue(service, scenario.tick, scenario.serving.timeout)
         self.plane = DataPlane(scenario, level, domain, store, queue, Release(initial_model, initial_model.scorer))
         self.retrain_policy = retraining_policy(config.retraining, config.monitoring.drift_threshold,
                                                 config.monitoring.drift, config.monitoring.performance)

@@ -136,7 +136,6 @@ CASES = {
                            "overrides.3.deployment.failure_rate", ()),
     "level-out-of-range": (lambda d: d.update(levels=[0, 7]), "levels", ()),
     "missing-required-key": (lambda d: d.pop("name"), "name", ("missing",)),
-    "fidelity-request": (lambda d: d.update(fidelity="request"), "fidelity", ("request",)),
     "negative-seed": (lambda d: d.update(seed=-1), "seed", ()),
     "spike-typo": (lambda d: d["traffic"]["spikes"][0].update(rampp="1m"), "traffic.spikes.0.rampp",
                    ("did you mean 'ramp'",)),
@@ -264,11 +263,6 @@ def test_file_not_utf8(tmp_path):
 def test_domain_kind_that_importlib_refuses(tmp_path, kind):
     path = write_scenario(tmp_path, mutated(lambda d: d["domain"].update(kind=kind)))
     assert_one_line_error(run_scenario(tmp_path, path), tmp_path, path=path, key="domain.kind")
-
-
-def test_fidelity_request_on_the_command_line_names_the_file(tmp_path, good):
-    result = run_scenario(tmp_path, good, "--fidelity", "request")
-    assert_one_line_error(result, tmp_path, path=good, key="fidelity")
 
 
 def test_unknown_key_is_printed_verbatim(tmp_path):

@@ -1,5 +1,6 @@
-"""Serving: replicas, queueing and latency (the tick-mode queueing model lives in ``queueing``)."""
+"""Serving: replicas, queueing and latency — tick mode in ``queueing``, request mode in ``request``."""
 from .latency import LatencyHistogram
-from .queueing import TickQueue, erlang_c
+from .queueing import ServiceModel, TickQueue, erlang_c
+from .request import FcfsServers, RequestQueue
 
-__all__ = ["LatencyHistogram", "TickQueue", "erlang_c"]
+__all__ = ["FcfsServers", "LatencyHistogram", "RequestQueue", "ServiceModel", "TickQueue", "erlang_c"]

@@ -73,6 +73,12 @@ class ServiceModel:
             return -self.mean * np.log1p(-q)
         return np.exp(self.mu + self.sigma * ndtri(q))
 
+    def sample(self, rng: np.random.Generator, n: int) -> np.ndarray:
+        """``n`` service times in seconds."""
+        if self.spec.dist == "exponential":
+            return rng.exponential(self.mean, n)
+        return np.exp(self.mu + self.sigma * rng.standard_normal(n))
+
     def cdf(self, x: np.ndarray) -> np.ndarray:
         """P(S ≤ x)."""
         x = np.maximum(np.asarray(x, dtype=np.float64), 1e-300)
