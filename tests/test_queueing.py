@@ -76,15 +76,26 @@ def test_timeouts_fail_the_tail_of_the_response_time():
     assert stats.failed[0] / (lam * 3600.0) == pytest.approx(expected, rel=0.05)
 
 
-def test_sustained_overload_serves_capacity_and_fails_the_rest():
-    # Fluid limit: at λ = 2·cμ the queue fills to the timeout and half the requests fail.
+@pytest.mark.parametrize("dist", ["exponential", "lognormal"])
+@pytest.mark.parametrize("load,timeout", [(1.05, 1.0), (1.2, 2.0), (1.5, 0.5), (2.0, 2.0)])
+def test_sustained_overload_matches_request_mode(dist, load, timeout):
+    # No load shedding: the queue fills to the timeout, and requests fail by giving up
+    # or by being answered too late. Request mode simulates the same ticks exactly.
+    from simulator.serving.request import RequestQueue
+
     c, tick = 4, 60.0
-    q = TickQueue(ServiceModel(ServiceTime(dist="exponential", mean="100ms")), tick, 2.0)
-    arrivals = np.full(240, 2 * c / 0.1 * tick)
-    stats = q.run(arrivals, c, 0.0, np.zeros(len(CENTRES)))
-    share = stats.failed[60:] / arrivals[60:]
-    assert share == pytest.approx(np.full(180, 0.5), abs=0.02)
-    assert stats.backlog == pytest.approx((2.0 - 0.1) * c / 0.1)  # capped at what the timeout allows
+    spec = ServiceTime(dist=dist, mean="100ms", p99="400ms" if dist == "lognormal" else None)
+    service = ServiceModel(spec)
+    arrivals = np.full(120, load * c / 0.1 * tick)
+    tick_mode = TickQueue(service, tick, timeout).run(arrivals, c, 0.0, np.zeros(len(CENTRES)))
+    exact = RequestQueue(service, tick, timeout, seed=1, replicas=c).run(
+        arrivals, c, 0.0, np.zeros((1, len(CENTRES))), np.zeros(120, dtype=int), 0, 0)
+    settled = slice(20, None)
+    for field in ("failed", "wait"):
+        got = getattr(tick_mode, field)[settled].sum()
+        want = getattr(exact, field)[settled].sum()
+        assert got == pytest.approx(want, rel=0.10), field
+    assert exact.failed[settled].sum() / arrivals[settled].sum() >= 1 - 1 / load - 0.01  # at least the overflow
 
 
 def test_backlog_drains_after_the_overload():

@@ -92,3 +92,21 @@ def test_a_scenario_runs_in_request_mode_and_levels_share_the_requests():
     s0, s3 = run.summary["levels"]["0"], run.summary["levels"]["3"]
     assert s0["requests"] == s3["requests"] > 100_000
     assert s0["latency_ms"]["p50"] == pytest.approx(16, rel=0.1)  # the lognormal's median: 20 ms · e^(−σ²/2)
+
+
+def test_tick_mode_matches_request_mode_through_a_spike_that_overloads(tmp_path):
+    import yaml
+
+    data = yaml.safe_load(FRAUD.read_text())
+    data.update(duration="1d", drift=[], levels=[0])
+    data["traffic"]["spikes"] = [{"at": "12h", "multiplier": 5, "duration": "2h", "ramp": "30m"}]
+    path = tmp_path / "spike.yaml"
+    path.write_text(yaml.safe_dump(data))
+    runs = {f: simulator.simulate(simulator.load_scenario(path, fidelity=f), workers=1).summary["levels"]["0"]
+            for f in ("tick", "request")}
+    tick, exact = runs["tick"], runs["request"]
+    assert exact["failed_requests"] > 0.2 * exact["requests"] / 12  # the spike does overload
+    assert tick["queue_wait_ms"]["mean"] == pytest.approx(exact["queue_wait_ms"]["mean"], rel=0.10)
+    for q in ("p95", "p99"):
+        assert tick["latency_ms"][q] == pytest.approx(exact["latency_ms"][q], rel=0.10)
+    assert tick["failed_requests"] == pytest.approx(exact["failed_requests"], rel=0.10)

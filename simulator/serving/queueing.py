@@ -188,26 +188,52 @@ class TickQueue:
         out.latency[where] = out.wait[where] + a * self.service.mean
 
     def _fluid(self, a: float, c: int, backlog: float, hist2d, group: int, out: TickStats, i: int) -> float:
-        """One overloaded tick (or one draining a backlog), the queue followed as a fluid.
+        """One overloaded tick (or one draining a backlog): the queue as a fluid, its full state as a diffusion.
 
-        The replicas complete ``c·τ/s`` requests in the tick. A request that
-        would wait longer than ``timeout − s`` gives up: the queue holds at
-        most ``q_max`` requests and the overflow fails, so in a sustained
-        overload the failed share tends to ``1 − cμ/λ``.
+        The semantics are request mode's: a request that would wait longer
+        than the timeout gives up (the overflow of a full queue), and one
+        served with wait + service past the timeout fails too — its answer
+        comes too late but its replica time is spent.
+
+        While the queue fills or drains, waits follow the fluid queue. Once it
+        is full, waits spread below the timeout: the virtual waiting time is
+        approximated by a Brownian motion with drift ρ − 1 and variance rate
+        ρ(1 + cv²)s/c held in [0, timeout], whose stationary density grows as
+        exp(κv) with κ = 2(ρ − 1)c / (ρ(1 + cv²)s).
         """
         s = self.service
         capacity = c * self.tick / s.mean
-        q_max = max(self.timeout - s.mean, 0.0) * c / s.mean
+        q_max = self.timeout * c / s.mean  # a request behind more than this would wait past the timeout
         overflow = max(backlog + a - capacity - q_max, 0.0)
         x = (np.arange(_FLUID_POINTS) + 0.5) / _FLUID_POINTS
         queue = np.clip(backlog + (a - capacity) * x, 0.0, q_max)
         wait = queue * s.mean / c
+        full = queue >= q_max * (1 - 1e-9)
+        if full.any():
+            wait = np.where(full, 0.0, wait)
+            waits = np.repeat(wait[:, None], _FLUID_POINTS, axis=1)
+            waits[full] = self._full_queue_waits(a * s.mean / (c * self.tick), c)[None, :]
+        else:
+            waits = wait[:, None].repeat(1, axis=1)
+        total = waits[:, :, None] + s.points[None, None, :]
         served = a - overflow
-        latency = np.minimum(wait[:, None] + s.points[None, :], self.timeout)
-        out.failed[i] = overflow
-        out.wait[i] = served * float(wait.mean()) + overflow * self.timeout
+        late = float((total > self.timeout).mean())
+        latency = np.minimum(total, self.timeout)
+        out.failed[i] = overflow + served * late
+        out.wait[i] = served * float(waits.mean()) + overflow * self.timeout
         out.latency[i] = served * float(latency.mean()) + overflow * self.timeout
         bins = np.clip(np.searchsorted(EDGES, latency.ravel(), side="right") - 1, 0, len(CENTRES) - 1)
         hist2d[group] += np.bincount(bins, minlength=len(CENTRES)) * (served / latency.size)
         hist2d[group, self._timeout_bin] += overflow
         return float(np.clip(backlog + a - capacity, 0.0, q_max))
+
+    def _full_queue_waits(self, rho: float, c: int) -> np.ndarray:
+        """Quantiles of the wait of served requests while the queue is full (see :meth:`_fluid`)."""
+        tau, s = self.timeout, self.service
+        kappa = 2.0 * (rho - 1.0) * c / (max(rho, 1e-9) * (1.0 + s.cv2) * s.mean)
+        u = (np.arange(_FLUID_POINTS) + 0.5) / _FLUID_POINTS
+        if abs(kappa * tau) < 1e-9:
+            return u * tau
+        if kappa > 0:  # mass piles up under the timeout
+            return tau + np.log(u + (1.0 - u) * np.exp(-kappa * tau)) / kappa
+        return np.log1p(u * np.expm1(kappa * tau)) / kappa
