@@ -137,6 +137,7 @@ def comparison_table(comparison) -> Table:
     row(f"{metric} after drift", lambda s: s["model"]["post_drift"], "{:.3f}".format)
     row("p99 latency (ms)", lambda s: s["latency_ms"]["p99"], "{:.0f}".format)
     row("availability", lambda s: s["availability"], lambda v: f"{v:.4%}")
+    row("shed to fallback", lambda s: s.get("shed_requests"), "{:,.0f}".format)
     for key, label in (("retrains", "retrains"), ("deploys", "deploys"), ("failed_deploys", "failed deploys"),
                        ("rollbacks", "rollbacks"), ("incidents", "incidents")):
         row(label, lambda s, k=key: s[k], "{:d}".format)

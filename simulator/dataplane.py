@@ -60,7 +60,7 @@ class DataPlane:
         self.ticks_per_report = int(round(scenario.report_interval / scenario.tick))
         self.reports_per_day = int(round(DAY / scenario.report_interval))
         self.hist = LatencyHistogram()
-        self.totals = dict(requests=0.0, failed=0.0, wait=0.0, downtime_minutes=0.0)
+        self.totals = dict(requests=0.0, failed=0.0, shed=0.0, wait=0.0, downtime_minutes=0.0)
         self.rows: list[dict] = []
         self._pending: list[tuple[float, str, float]] = []
         self.day_index = -1
@@ -71,7 +71,7 @@ class DataPlane:
         r = self.reports_per_day
         self.day_index = index
         self.day_scores: np.ndarray | None = None  # allocated when the day's first rows are scored
-        self.acc = {k: np.zeros(r) for k in ("requests", "failed", "downtime", "wait", "latency")}
+        self.acc = {k: np.zeros(r) for k in ("requests", "failed", "shed", "downtime", "wait", "latency")}
         self.acc_hist = np.zeros((r, len(CENTRES)))
         self.acc_cost = np.zeros((r, len(CATEGORIES)))
         self.acc_replicas = np.zeros(r, dtype=np.int64)
@@ -110,6 +110,7 @@ class DataPlane:
         group = np.arange(t0, t1) // self.ticks_per_report
         if self.down:
             failed, wait, latency = arrivals.copy(), np.zeros_like(arrivals), np.zeros_like(arrivals)
+            shed = np.zeros_like(arrivals)
             self.backlog = 0.0
         else:
             if self.sc.fidelity == "request":
@@ -117,13 +118,16 @@ class DataPlane:
             else:
                 stats = self.queue.run(arrivals, self.replicas, self.backlog, self.acc_hist, group)
             failed, wait, latency, self.backlog = stats.failed, stats.wait, stats.latency, stats.backlog
+            shed = stats.shed
         with np.errstate(invalid="ignore", divide="ignore"):
             fail_share = np.where(arrivals > 0, failed / arrivals, 0.0)
+            shed_share = np.where(arrivals > 0, shed / arrivals, 0.0)
         bad = fail_share >= DOWNTIME_FAILURE_SHARE
         r = self.reports_per_day
         add = lambda values: np.bincount(group, weights=values, minlength=r)  # noqa: E731
         self.acc["requests"] += add(arrivals)
         self.acc["failed"] += add(failed)
+        self.acc["shed"] += add(shed)
         self.acc["downtime"] += add(bad * (tau / 60.0))
         self.acc["wait"] += add(wait)
         self.acc["latency"] += add(latency)
@@ -136,7 +140,7 @@ class DataPlane:
         self.acc_cost[:, _COST_INDEX["outage"]] += outage
         self.ledger.charge("infrastructure", float(infra.sum()))
         self.ledger.charge("outage", float(outage.sum()))
-        self._score(day_index, day, start, stop, fail_share, t0)
+        self._score(day_index, day, start, stop, fail_share, shed_share, t0)
         n_bad = int(bad.sum())
         if n_bad:
             first_bad = start + tau * int(np.argmax(bad))
@@ -144,7 +148,7 @@ class DataPlane:
             self.first_bad_time = first_bad if self.first_bad_time is None else self.first_bad_time
         return n_bad
 
-    def _score(self, day_index, day, start, stop, fail_share, t0) -> None:
+    def _score(self, day_index, day, start, stop, fail_share, shed_share, t0) -> None:
         lo, hi = np.searchsorted(day.times, [start, stop])
         if hi <= lo:
             return
@@ -166,10 +170,14 @@ class DataPlane:
             self.day_scores = np.full(len(day.times), np.nan)
         self.day_scores[lo:hi] = scores
         failed_share = fail_share[day.tick_of_row[lo:hi] - t0]
+        fallback_share = shed_share[day.tick_of_row[lo:hi] - t0]
         w = day.weights[lo:hi]
         group = day.tick_of_row[lo:hi] // self.ticks_per_report
         served = self.domain.error_costs(rows, flagged, self.costs)
         unscored = self.domain.error_costs(rows, np.zeros(hi - lo, bool), self.costs)
+        if fallback_share.any():  # shed requests get the fallback rule's decision
+            fallback = self.domain.error_costs(rows, self.domain.fallback_flags(rows), self.costs)
+            served = (1.0 - fallback_share) * served + fallback_share * fallback
         errors = np.bincount(group, weights=w * (1.0 - failed_share) * served, minlength=self.reports_per_day)
         # Requests that failed went through unscored: what they let through is an outage cost.
         lost = np.bincount(group, weights=w * failed_share * unscored, minlength=self.reports_per_day)
@@ -231,7 +239,8 @@ class DataPlane:
         a = self.acc
         p99 = row_quantiles(self.acc_hist, 0.99) * 1000
         with np.errstate(invalid="ignore", divide="ignore"):
-            mean_ms = np.where(a["requests"] - a["failed"] > 0, a["latency"] / (a["requests"] - a["failed"]), np.nan) * 1000
+            answered = a["requests"] - a["failed"] - a["shed"]
+            mean_ms = np.where(answered > 0, a["latency"] / answered, np.nan) * 1000
         base = self.rows[-1]["cost_cumulative"] if self.rows else 0.0
         cumulative = base + np.cumsum(self.acc_cost.sum(axis=1))
         by_category = {c: np.cumsum(self.acc_cost[:, i]) + (self.rows[-1][f"cost_{c}"] if self.rows else 0.0)
@@ -240,7 +249,7 @@ class DataPlane:
         for r in range(min(served_reports, self.reports_per_day)):
             self.rows.append({
                 "day": (day_start + r * self.sc.report_interval) / DAY, "level": self.level,
-                "requests": a["requests"][r], "failed_requests": a["failed"][r],
+                "requests": a["requests"][r], "failed_requests": a["failed"][r], "shed_requests": a["shed"][r],
                 "latency_mean_ms": mean_ms[r], "latency_p99_ms": p99[r],
                 "replicas": int(self.acc_replicas[r]), "model_version": int(self.acc_version[r]),
                 "model_metric": metric, "drift_score": drift_score, "downtime_minutes": a["downtime"][r],
@@ -250,6 +259,7 @@ class DataPlane:
         self.hist.add_counts(self.acc_hist.sum(axis=0), float(a["latency"].sum()))
         self.totals["requests"] += float(a["requests"].sum())
         self.totals["failed"] += float(a["failed"].sum())
+        self.totals["shed"] += float(a["shed"].sum())
         self.totals["wait"] += float(a["wait"].sum())
         self.totals["downtime_minutes"] += float(a["downtime"].sum())
         self._new_day(d + 1)

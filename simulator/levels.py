@@ -81,6 +81,13 @@ class Autoscaling(Strict):
     cooldown: Duration = 600.0
 
 
+class Shedding(Strict):
+    """Load shedding: send requests that would queue too long to a cheap fallback instead."""
+
+    enabled: bool = False
+    after: Duration = 0.1
+
+
 class LevelConfig(Strict):
     """One maturity level's bundle of policy settings."""
 
@@ -90,6 +97,7 @@ class LevelConfig(Strict):
     deployment: Deployment = Deployment()
     incidents: Incidents = Incidents()
     autoscaling: Autoscaling = Autoscaling()
+    shedding: Shedding = Shedding()
 
 
 @cache

@@ -73,11 +73,12 @@ class World:
         self.events = EventLog(level)
         self.registry = ModelRegistry()
         self.registry.add(initial_model)
+        shed_after = config.shedding.after if config.shedding.enabled else None
         if scenario.fidelity == "request":
             queue = RequestQueue(service, scenario.tick, scenario.serving.timeout, scenario.seed,
-                                 scenario.serving.replicas)
+                                 scenario.serving.replicas, shed_after)
         else:
-            queue = TickQueue(service, scenario.tick, scenario.serving.timeout)
+            queue = TickQueue(service, scenario.tick, scenario.serving.timeout, shed_after)
         self.plane = DataPlane(scenario, level, domain, store, queue, Release(initial_model, initial_model.scorer))
         self.retrain_policy = retraining_policy(config.retraining, config.monitoring.drift_threshold,
                                                 config.monitoring.drift, config.monitoring.performance)

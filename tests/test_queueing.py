@@ -111,3 +111,23 @@ def test_lognormal_service_matches_its_mean_and_p99():
     s = ServiceModel(ServiceTime(dist="lognormal", mean="20ms", p99="80ms"))
     assert float(s.quantile(np.array([0.99]))[0]) == pytest.approx(0.080, rel=1e-9)
     assert math.exp(s.mu + s.sigma**2 / 2) == pytest.approx(0.020, rel=1e-9)
+
+
+@pytest.mark.parametrize("load", [1.2, 2.0])
+def test_shedding_turns_away_the_excess_instead_of_failing_it(load):
+    # With shedding, requests that would wait past 0.5 s go to the fallback at once:
+    # the replicas serve what they can in time, and almost nothing fails.
+    from simulator.serving.request import RequestQueue
+
+    c, tick, timeout, shed_after = 4, 60.0, 2.0, 0.5
+    service = ServiceModel(ServiceTime(dist="exponential", mean="100ms"))
+    arrivals = np.full(120, load * c / 0.1 * tick)
+    tick_mode = TickQueue(service, tick, timeout, shed_after).run(arrivals, c, 0.0, np.zeros(len(CENTRES)))
+    exact = RequestQueue(service, tick, timeout, seed=1, replicas=c, shed_after=shed_after).run(
+        arrivals, c, 0.0, np.zeros((1, len(CENTRES))), np.zeros(120, dtype=int), 0, 0)
+    settled = slice(20, None)
+    total = arrivals[settled].sum()
+    for stats in (tick_mode, exact):
+        assert stats.shed[settled].sum() / total == pytest.approx(1 - 1 / load, abs=0.02)  # the excess
+        assert stats.failed[settled].sum() / total < 0.01
+    assert tick_mode.wait[settled].sum() == pytest.approx(exact.wait[settled].sum(), rel=0.10)

@@ -109,6 +109,10 @@ class Domain:
         """The primary metric (under ``self.metric``) and any secondary ones."""
         raise NotImplementedError
 
+    def fallback_flags(self, rows: Rows) -> np.ndarray:
+        """The decisions of the cheap rule that answers shed requests (default: flag nothing)."""
+        return np.zeros(len(rows["label"]), dtype=bool)
+
     def error_costs(self, rows: Rows, flagged: np.ndarray, costs: Mapping[str, float]) -> np.ndarray:
         """Cost in dollars of each row's decision (``flagged`` True or False)."""
         raise NotImplementedError

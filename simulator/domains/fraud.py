@@ -201,6 +201,17 @@ class FraudDomain(Domain):
         """ROC AUC, PR AUC (average precision) and recall among the top ``review_budget``."""
         return ranking_metrics(y, scores, self.params["review_budget"])
 
+    def fallback_flags(self, rows: Rows) -> np.ndarray:
+        """The hand-written rule behind the model: big tickets abroad or far from home.
+
+        >>> import numpy as np
+        >>> FraudDomain().fallback_flags({"amount": np.array([900.0, 900.0, 20.0]),
+        ...     "foreign": np.array([1.0, 0.0, 1.0]), "distance_km": np.array([5.0, 5.0, 500.0])}).tolist()
+        [True, False, False]
+        """
+        big = rows["amount"] > 250
+        return big & ((rows["foreign"] == 1) | (rows["distance_km"] > 150))
+
     def error_costs(self, rows: Rows, flagged: np.ndarray, costs: Mapping[str, float]) -> np.ndarray:
         """A missed fraud costs its amount; a flagged legitimate payment costs friction."""
         fraud = rows["label"] == 1

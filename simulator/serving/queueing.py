@@ -95,41 +95,51 @@ class TickStats:
     wait: np.ndarray         # total queue wait of the tick's requests, seconds
     latency: np.ndarray      # total latency (wait + service, capped at the timeout), seconds
     backlog: float           # requests still queued at the end
+    shed: np.ndarray | None = None  # requests turned away to the fallback (when shedding)
+
+    @classmethod
+    def empty(cls, n: int) -> "TickStats":
+        """Zeros for ``n`` ticks."""
+        return cls(np.zeros(n), np.zeros(n), np.zeros(n), 0.0, np.zeros(n))
 
 
 class TickQueue:
     """Queueing for a pool of replicas, one tick at a time, with backlog carried."""
 
-    def __init__(self, service: ServiceModel, tick: float, timeout: float) -> None:
+    def __init__(self, service: ServiceModel, tick: float, timeout: float, shed_after: float | None = None) -> None:
         self.service = service
         self.tick = tick
         self.timeout = timeout
-        self._tables: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}  # share, p_timeout, done
+        # Requests that would wait longer than this are turned away: shed to the
+        # fallback when shedding is on, else they give up at the timeout (fail).
+        self.shed_after = shed_after
+        self.limit = min(timeout, shed_after) if shed_after is not None else timeout
+        self._tables: dict[int, tuple[np.ndarray, ...]] = {}  # share, p_timeout, p_shed, done
         self._timeout_bin = int(np.clip(np.searchsorted(EDGES, timeout, side="right") - 1, 0, len(CENTRES) - 1))
 
     @cached_property
     def _k(self) -> float:
         return (1.0 + self.service.cv2) / 2.0
 
-    def table(self, c: int, needed: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-        """For each utilisation on ``RHO_GRID``: latency-bin shares and timeout share, for ``c`` replicas.
+    def table(self, c: int, needed: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """For each utilisation on ``RHO_GRID``: latency-bin shares, timeout share and shed share, for ``c`` replicas.
 
         Rows are computed when first ``needed`` (indices into the grid; all
         when ``None``) and kept, so a pool that the autoscaler resizes often
         pays only for the utilisations it meets.
         """
         if c not in self._tables:
-            self._tables[c] = (np.zeros((len(RHO_GRID), len(CENTRES))), np.zeros(len(RHO_GRID)),
-                               np.zeros(len(RHO_GRID), dtype=bool))
-        share, p_timeout, done = self._tables[c]
+            g = len(RHO_GRID)
+            self._tables[c] = (np.zeros((g, len(CENTRES))), np.zeros(g), np.zeros(g), np.zeros(g, dtype=bool))
+        share, p_timeout, p_shed, done = self._tables[c]
         rows = np.arange(len(RHO_GRID)) if needed is None else np.unique(needed)
         missing = rows[~done[rows]]
         if len(missing):
-            share[missing], p_timeout[missing] = self._rows(c, RHO_GRID[missing])
+            share[missing], p_timeout[missing], p_shed[missing] = self._rows(c, RHO_GRID[missing])
             done[missing] = True
-        return share, p_timeout
+        return share, p_timeout, p_shed
 
-    def _rows(self, c: int, rho: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def _rows(self, c: int, rho: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         s = self.service
         pw = erlang_c(c, rho * c)
         theta = c * (1.0 - rho) / (s.mean * self._k)  # rate of the conditional wait
@@ -144,7 +154,9 @@ class TickQueue:
         # Requests past the timeout are recorded at the timeout.
         share[:, self._timeout_bin + 1:] = 0.0
         share[:, self._timeout_bin] += p_timeout - share[:, self._timeout_bin + 1:].sum(axis=1)
-        return np.clip(share, 0.0, None), np.clip(p_timeout, 0.0, 1.0)
+        # With shedding, an arrival that would wait past shed_after goes to the fallback: P(W > x) = pw·e^(−θx).
+        p_shed = pw * np.exp(-theta * self.shed_after) if self.shed_after is not None else np.zeros(len(rho))
+        return np.clip(share, 0.0, None), np.clip(p_timeout, 0.0, 1.0), np.clip(p_shed, 0.0, 1.0)
 
     def mean_wait(self, c: int, rho: np.ndarray) -> np.ndarray:
         """Steady-state mean queue wait (seconds) at utilisation ``rho`` < 1."""
@@ -163,7 +175,7 @@ class TickQueue:
         group = np.zeros(n, dtype=np.int64) if group is None else group
         rho = arrivals * self.service.mean / (c * self.tick)
         stable = rho < RHO_GRID[-1]
-        out = TickStats(np.zeros(n), np.zeros(n), np.zeros(n), 0.0)
+        out = TickStats.empty(n)
         i = 0
         while i < n:
             if backlog <= 0 and stable[i]:
@@ -179,11 +191,12 @@ class TickQueue:
 
     def _stable(self, a, rho, c, hist2d, group, out: TickStats, where: slice) -> None:
         idx = np.searchsorted(RHO_GRID, rho)  # the grid point at or above: conservative
-        share, p_timeout = self.table(c, idx)
+        share, p_timeout, p_shed = self.table(c, idx)
         rows, grid = hist2d.shape[0], len(RHO_GRID)
         weights = np.bincount(group * grid + idx, weights=a, minlength=rows * grid).reshape(rows, grid)
         hist2d += weights @ share
-        out.failed[where] = a * p_timeout[idx]
+        out.shed[where] = a * p_shed[idx]
+        out.failed[where] = a * np.maximum(p_timeout[idx] - p_shed[idx], 0.0)
         out.wait[where] = a * self.mean_wait(c, rho)
         out.latency[where] = out.wait[where] + a * self.service.mean
 
@@ -203,7 +216,7 @@ class TickQueue:
         """
         s = self.service
         capacity = c * self.tick / s.mean
-        q_max = self.timeout * c / s.mean  # a request behind more than this would wait past the timeout
+        q_max = self.limit * c / s.mean  # a request behind more than this is turned away
         overflow = max(backlog + a - capacity - q_max, 0.0)
         x = (np.arange(_FLUID_POINTS) + 0.5) / _FLUID_POINTS
         queue = np.clip(backlog + (a - capacity) * x, 0.0, q_max)
@@ -219,17 +232,23 @@ class TickQueue:
         served = a - overflow
         late = float((total > self.timeout).mean())
         latency = np.minimum(total, self.timeout)
-        out.failed[i] = overflow + served * late
-        out.wait[i] = served * float(waits.mean()) + overflow * self.timeout
-        out.latency[i] = served * float(latency.mean()) + overflow * self.timeout
         bins = np.clip(np.searchsorted(EDGES, latency.ravel(), side="right") - 1, 0, len(CENTRES) - 1)
         hist2d[group] += np.bincount(bins, minlength=len(CENTRES)) * (served / latency.size)
-        hist2d[group, self._timeout_bin] += overflow
+        out.wait[i] = served * float(waits.mean())
+        out.latency[i] = served * float(latency.mean())
+        if self.shed_after is not None:  # turned away at once, answered by the fallback
+            out.failed[i] = served * late
+            out.shed[i] = overflow
+        else:  # the overflow waits out the timeout and fails
+            out.failed[i] = overflow + served * late
+            out.wait[i] += overflow * self.timeout
+            out.latency[i] += overflow * self.timeout
+            hist2d[group, self._timeout_bin] += overflow
         return float(np.clip(backlog + a - capacity, 0.0, q_max))
 
     def _full_queue_waits(self, rho: float, c: int) -> np.ndarray:
         """Quantiles of the wait of served requests while the queue is full (see :meth:`_fluid`)."""
-        tau, s = self.timeout, self.service
+        tau, s = self.limit, self.service
         kappa = 2.0 * (rho - 1.0) * c / (max(rho, 1e-9) * (1.0 + s.cv2) * s.mean)
         u = (np.arange(_FLUID_POINTS) + 0.5) / _FLUID_POINTS
         if abs(kappa * tau) < 1e-9:

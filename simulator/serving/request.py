@@ -76,10 +76,13 @@ class FcfsServers:
 class RequestQueue:
     """Request-mode serving with the same interface as the tick-mode :class:`TickQueue`."""
 
-    def __init__(self, service: ServiceModel, tick: float, timeout: float, seed: int, replicas: int) -> None:
+    def __init__(self, service: ServiceModel, tick: float, timeout: float, seed: int, replicas: int,
+                 shed_after: float | None = None) -> None:
         self.service = service
         self.tick = tick
         self.timeout = timeout
+        self.shed_after = shed_after
+        self.limit = min(timeout, shed_after) if shed_after is not None else timeout
         self.seed = seed
         self.servers = FcfsServers(replicas)
         self.waited = 0.0        # requests that waited at all (for P(wait) checks)
@@ -90,7 +93,7 @@ class RequestQueue:
         """Serve the ticks starting at ``start`` (tick ``first_tick`` of day ``day_index``) on ``c`` replicas."""
         self.servers.resize(c, start)
         n = len(arrivals)
-        out = TickStats(np.zeros(n), np.zeros(n), np.zeros(n), 0.0)
+        out = TickStats.empty(n)
         for i in range(n):
             count = int(arrivals[i])
             if count == 0:
@@ -99,9 +102,17 @@ class RequestQueue:
             t0 = start + i * self.tick
             times = t0 + self.tick * np.sort(rng.random(count))
             services = self.service.sample(rng, count)
-            waits, abandoned = self.servers.serve(times, services, self.timeout)
-            latency = np.where(abandoned, self.timeout, np.minimum(waits + services, self.timeout))
-            failed = abandoned | (waits + services > self.timeout)
+            waits, turned_away = self.servers.serve(times, services, self.limit)
+            late = ~turned_away & (waits + services > self.timeout)
+            if self.shed_after is not None:  # turned away at once, answered by the fallback
+                waits[turned_away] = 0.0
+                out.shed[i] = float(turned_away.sum())
+                answered = ~turned_away
+                failed = late
+            else:  # the client waits out the timeout, then gives up
+                answered = np.ones(count, dtype=bool)
+                failed = turned_away | late
+            latency = np.minimum(waits + np.where(turned_away, 0.0, services), self.timeout)[answered]
             out.failed[i] = float(failed.sum())
             out.wait[i] = float(waits.sum())
             out.latency[i] = float(latency.sum())
