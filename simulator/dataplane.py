@@ -179,12 +179,12 @@ class DataPlane:
             fallback = self.domain.error_costs(rows, self.domain.fallback_flags(rows), self.costs)
             served = (1.0 - fallback_share) * served + fallback_share * fallback
         errors = np.bincount(group, weights=w * (1.0 - failed_share) * served, minlength=self.reports_per_day)
-        # Requests that failed went through unscored: what they let through is an outage cost.
-        lost = np.bincount(group, weights=w * failed_share * unscored, minlength=self.reports_per_day)
+        # Requests that failed went through unscored: their decisions are errors too. The
+        # outage itself (downtime, failed requests) is booked where the ticks are served.
+        unscored_errors = np.bincount(group, weights=w * failed_share * unscored, minlength=self.reports_per_day)
+        errors = errors + unscored_errors
         self.acc_cost[:, _COST_INDEX["model_errors"]] += errors
-        self.acc_cost[:, _COST_INDEX["outage"]] += lost
         self.ledger.charge("model_errors", float(errors.sum()))
-        self.ledger.charge("outage", float(lost.sum()))
 
     def next_risky_time(self, now: float, until: float, utilisation: float = 0.9) -> float | None:
         """Start of the first tick in ``[now, until)`` that could fail requests, or ``None``.

@@ -67,13 +67,30 @@ class Spike(Strict):
     ramp: Duration = 0.0
 
 
+class FlashCrowd(Strict):
+    """A sudden rush: traffic jumps to ``multiplier`` times at ``at`` and decays back."""
+
+    at: Duration
+    multiplier: float = Field(gt=0)
+    half_life: Duration
+
+    @field_validator("half_life")
+    @classmethod
+    def _positive(cls, value: float) -> float:
+        if value <= 0:
+            raise ValueError("must be above 0")
+        return value
+
+
 class Traffic(Strict):
-    """Arrival rate and its cycles; ``sample_per_day`` bounds the rows scored."""
+    """Arrival rate, its cycles, growth, spikes and flash crowds; ``sample_per_day`` bounds the rows scored."""
 
     rate: Rate
     daily_cycle: float = Field(0.0, ge=0, le=1)
     weekly_cycle: float = Field(0.0, ge=0, le=1)
+    growth: float = Field(0.0, gt=-1, le=100)  # relative growth per 365 days, compounded
     spikes: list[Spike] = Field(default_factory=list)
+    flash_crowds: list[FlashCrowd] = Field(default_factory=list)
     sample_per_day: int = Field(8000, ge=100, le=1_000_000)
 
 
@@ -161,7 +178,8 @@ class Scenario(Strict):
     def with_days(self, days: float) -> "Scenario":
         """A copy that runs for ``days`` simulated days, without events that would start after its end."""
         end = float(days) * 86400.0
-        traffic = self.traffic.model_copy(update={"spikes": [s for s in self.traffic.spikes if s.at < end]})
+        traffic = self.traffic.model_copy(update={"spikes": [s for s in self.traffic.spikes if s.at < end],
+                                                  "flash_crowds": [f for f in self.traffic.flash_crowds if f.at < end]})
         return self.model_copy(update={"duration": end, "drift": [d for d in self.drift if d.at < end],
                                        "traffic": traffic})
 
@@ -237,6 +255,9 @@ def check_scenario(scenario: Scenario, source: str = "<scenario>") -> None:
     for i, spike in enumerate(scenario.traffic.spikes):
         if spike.at >= scenario.duration:
             raise ScenarioError(source, f"traffic.spikes.{i}.at", "the spike starts after the end of the run (duration)")
+    for i, crowd in enumerate(scenario.traffic.flash_crowds):
+        if crowd.at >= scenario.duration:
+            raise ScenarioError(source, f"traffic.flash_crowds.{i}.at", "the flash crowd starts after the end of the run")
     resolve_levels(scenario, source)
 
 

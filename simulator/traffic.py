@@ -20,9 +20,10 @@ class TrafficProfile:
     """The expected arrival rate λ(t), requests per second, at simulated time t.
 
     The daily wave peaks at 15:00 and bottoms at 03:00; the weekly wave peaks
-    on Saturday. A spike multiplies the rate by ``multiplier`` for
-    ``duration``, ramping linearly in over ``ramp`` before it and out over
-    ``ramp`` after it.
+    on Saturday. ``growth`` compounds over each 365 days. A spike multiplies
+    the rate by ``multiplier`` for ``duration``, ramping linearly in over
+    ``ramp`` before it and out over ``ramp`` after it. A flash crowd jumps to
+    ``multiplier`` times at ``at`` and its excess halves every ``half_life``.
     """
 
     def __init__(self, traffic: Traffic, start_weekday: int) -> None:
@@ -37,7 +38,17 @@ class TrafficProfile:
         shape = (1.0 + tr.daily_cycle * np.cos(2 * np.pi * (hours - 15.0) / 24.0)) * (
             1.0 + tr.weekly_cycle * np.cos(2 * np.pi * (days - 5.5) / 7.0)
         )
-        return tr.rate * shape * self.spike_factor(t)
+        growth = (1.0 + tr.growth) ** (t / (365 * DAY))
+        return tr.rate * shape * growth * self.spike_factor(t) * self.flash_factor(t)
+
+    def flash_factor(self, t: np.ndarray) -> np.ndarray:
+        """The product of all flash crowds' multipliers at times ``t`` (1 outside them)."""
+        factor = np.ones_like(t, dtype=np.float64)
+        for crowd in self.traffic.flash_crowds:
+            since = t - crowd.at
+            excess = (crowd.multiplier - 1.0) * np.exp2(-np.maximum(since, 0.0) / crowd.half_life)
+            factor *= np.where(since >= 0, 1.0 + excess, 1.0)
+        return factor
 
     def spike_factor(self, t: np.ndarray) -> np.ndarray:
         """The product of all spikes' multipliers at times ``t`` (1 outside spikes)."""
