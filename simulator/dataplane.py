@@ -7,6 +7,7 @@ slot per report interval. The control plane changes the state only after
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -16,6 +17,7 @@ from .ledger import CATEGORIES, Ledger
 from .registry import ModelVersion
 from .scenario import Scenario
 from .serving import RequestQueue, TickQueue
+from .serving.failures import SLOWDOWN
 from .serving.latency import CENTRES, LatencyHistogram, row_quantiles
 from .store import TrafficStore
 from .traffic import DAY
@@ -31,19 +33,21 @@ class Release:
 
     model: ModelVersion
     scorer: Scorer
-    fault: str | None = None   # None, "crash" or "silent"
+    fault: str | None = None   # None, or the effect of its fault: "crash", "silent" or "slow"
 
 
 class DataPlane:
     """Serving and scoring for one level, a span of ticks at a time."""
 
     def __init__(self, scenario: Scenario, level: int, domain: Domain, store: TrafficStore,
-                 queue: TickQueue | RequestQueue, live: Release) -> None:
+                 make_queue: Callable[[float], TickQueue | RequestQueue], live: Release) -> None:
         self.sc = scenario
         self.level = level
         self.domain = domain
         self.store = store
-        self.queue = queue
+        self.make_queue = make_queue  # slowdown factor -> a queue whose replicas serve that much slower
+        self.queue = make_queue(1.0)
+        self._normal_queue = self.queue
         self.costs = scenario.costs.model_dump()
         self.ledger = Ledger()
         self.replicas = scenario.serving.replicas
@@ -76,6 +80,15 @@ class DataPlane:
         self.acc_cost = np.zeros((r, len(CATEGORIES)))
         self.acc_replicas = np.zeros(r, dtype=np.int64)
         self.acc_version = np.zeros(r, dtype=np.int64)
+
+    def set_live(self, release: Release) -> None:
+        """Serve ``release`` from now: a crashing one takes the service down, a slow one slows it."""
+        self.live = release
+        self.down = release.fault == "crash"
+        if release.fault == "slow":
+            self.queue = self.make_queue(SLOWDOWN)
+        else:
+            self.queue = self._normal_queue
 
     def charge(self, category: str, dollars: float, time: float) -> None:
         """Book a cost at simulated ``time`` (control-plane costs: people, training compute)."""

@@ -32,6 +32,7 @@ class Monitoring(Strict):
     drift_threshold: float = Field(0.2, gt=0)
     outage_detection: Duration = 3600.0
     silent_failure_detection: Duration = 7 * 86400.0
+    security_detection: Duration = 30 * 86400.0
 
 
 class Retraining(Strict):
@@ -57,6 +58,7 @@ class Deployment(Strict):
     canary_share: float = Field(1.0, gt=0, le=1)
     canary_duration: Duration = 1800.0
     auto_rollback: bool = False
+    secret_scanning: bool = False
     retry_delay: Duration = 86400.0
     max_attempts: int = Field(3, ge=1)
     engineer_hours: float = Field(0.0, ge=0)

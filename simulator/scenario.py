@@ -82,6 +82,23 @@ class FlashCrowd(Strict):
         return value
 
 
+class ScriptedRelease(Strict):
+    """A model release shipped at ``at`` through each level's deployment, broken as ``fault`` says."""
+
+    at: Duration
+    fault: str = "none"
+
+    @field_validator("fault")
+    @classmethod
+    def _known_fault(cls, value: str) -> str:
+        from .serving.failures import DEPLOY_FAULTS
+
+        names = [f.name for f in DEPLOY_FAULTS]
+        if value != "none" and value not in names:
+            raise ValueError(f"unknown fault {value!r}{did_you_mean(value, names)}; one of none, {', '.join(names)}")
+        return value
+
+
 class Traffic(Strict):
     """Arrival rate, its cycles, growth, spikes and flash crowds; ``sample_per_day`` bounds the rows scored."""
 
@@ -130,6 +147,7 @@ class Costs(Strict):
     failed_request: float = Field(0.02, ge=0)
     downtime_minute: float = Field(100.0, ge=0)
     engineer_hour: float = Field(120.0, ge=0)
+    security_incident: float = Field(25_000.0, ge=0)
 
 
 class Scenario(Strict):
@@ -147,6 +165,7 @@ class Scenario(Strict):
     drift: list[DriftEvent] = Field(default_factory=list)
     traffic: Traffic
     serving: Serving = Serving()
+    releases: list[ScriptedRelease] = Field(default_factory=list)
     costs: Costs = Costs()
     levels: list[Literal[0, 1, 2, 3]] = [0, 1, 2, 3]
     overrides: dict[Literal[0, 1, 2, 3], dict[str, Any]] = Field(default_factory=dict)
@@ -181,7 +200,7 @@ class Scenario(Strict):
         traffic = self.traffic.model_copy(update={"spikes": [s for s in self.traffic.spikes if s.at < end],
                                                   "flash_crowds": [f for f in self.traffic.flash_crowds if f.at < end]})
         return self.model_copy(update={"duration": end, "drift": [d for d in self.drift if d.at < end],
-                                       "traffic": traffic})
+                                       "releases": [r for r in self.releases if r.at < end], "traffic": traffic})
 
 
 def _divides(part: float, whole: float) -> bool:
@@ -255,6 +274,9 @@ def check_scenario(scenario: Scenario, source: str = "<scenario>") -> None:
     for i, spike in enumerate(scenario.traffic.spikes):
         if spike.at >= scenario.duration:
             raise ScenarioError(source, f"traffic.spikes.{i}.at", "the spike starts after the end of the run (duration)")
+    for i, release in enumerate(scenario.releases):
+        if release.at >= scenario.duration:
+            raise ScenarioError(source, f"releases.{i}.at", "the release comes after the end of the run (duration)")
     for i, crowd in enumerate(scenario.traffic.flash_crowds):
         if crowd.at >= scenario.duration:
             raise ScenarioError(source, f"traffic.flash_crowds.{i}.at", "the flash crowd starts after the end of the run")

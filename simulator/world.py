@@ -23,6 +23,7 @@ from .registry import BrokenScorer, ModelRegistry, ModelVersion
 from .rng import stream
 from .scenario import Scenario
 from .serving import RequestQueue, TickQueue
+from .serving.failures import DEPLOY_FAULTS, pick_fault
 from .serving.queueing import ServiceModel
 from .store import TrafficStore
 from .traffic import DAY
@@ -74,12 +75,17 @@ class World:
         self.registry = ModelRegistry()
         self.registry.add(initial_model)
         shed_after = config.shedding.after if config.shedding.enabled else None
-        if scenario.fidelity == "request":
-            queue = RequestQueue(service, scenario.tick, scenario.serving.timeout, scenario.seed,
-                                 scenario.serving.replicas, shed_after)
-        else:
-            queue = TickQueue(service, scenario.tick, scenario.serving.timeout, shed_after)
-        self.plane = DataPlane(scenario, level, domain, store, queue, Release(initial_model, initial_model.scorer))
+
+        def make_queue(slowdown: float):
+            spec = scenario.serving.service_time
+            model = service if slowdown == 1.0 else ServiceModel(spec.model_copy(update={
+                "mean": spec.mean * slowdown, "p99": spec.p99 * slowdown if spec.p99 is not None else None}))
+            if scenario.fidelity == "request":
+                return RequestQueue(model, scenario.tick, scenario.serving.timeout, scenario.seed,
+                                    scenario.serving.replicas, shed_after)
+            return TickQueue(model, scenario.tick, scenario.serving.timeout, shed_after)
+
+        self.plane = DataPlane(scenario, level, domain, store, make_queue, Release(initial_model, initial_model.scorer))
         self.retrain_policy = retraining_policy(config.retraining, config.monitoring.drift_threshold,
                                                 config.monitoring.drift, config.monitoring.performance)
         self.scale_policy = autoscaling_policy(config.autoscaling)
@@ -95,6 +101,8 @@ class World:
         self.events.add(0.0, "deployed", initial_model.version, "initial model")
         self.env.process(self._daily())
         self.env.process(self._watch())
+        for release in scenario.releases:
+            self.env.process(self._scripted_release(release.at, release.fault))
         if config.autoscaling.policy != "none":
             self.env.process(self._autoscaler())
 
@@ -178,13 +186,13 @@ class World:
         gap = live.reference_metric - float(np.mean(values))
         return gap if self.domain.higher_is_better else -gap
 
-    def _pipeline(self, view: WorldView):
-        """A retraining job and the deployment of its model."""
+    def _pipeline(self, view: WorldView | None, reason: str | None = None, fault: str | None = None):
+        """A retraining job and the deployment of its model (``fault`` forces its first release's fault)."""
         cfg = self.cfg.retraining
         self.pipeline_busy = True
         self.last_retrain = self.env.now
-        self.events.add(self.env.now, "retrain_requested", None, self.retrain_policy.reason(view))
-        if cfg.human_delay > 0:
+        self.events.add(self.env.now, "retrain_requested", None, reason or self.retrain_policy.reason(view))
+        if cfg.human_delay > 0 and reason is None:
             yield self.env.timeout(cfg.human_delay)
         started = self.env.now
         self.charge("people", cfg.engineer_hours * self.costs["engineer_hour"])
@@ -196,69 +204,85 @@ class World:
             number, stream(self.sc.seed, "train", self.level, number)))
         self.events.add(self.env.now, "retrained", model.version,
                         f"{model.rows} labelled rows, holdout {self.domain.metric} {model.reference_metric:.3f}")
-        yield from self._deploy(model)
+        yield from self._deploy(model, fault)
         self.pipeline_busy = False
 
-    def _deploy(self, model: ModelVersion):
+    def _scripted_release(self, at: float, fault: str):
+        """A release the scenario ships at ``at`` (after any job already running)."""
+        yield self.env.timeout(at)
+        while self.pipeline_busy:
+            yield self.env.timeout(3600.0)
+        yield from self._pipeline(None, reason="scripted release", fault=fault)
+
+    def _deploy(self, model: ModelVersion, forced: str | None = None):
         dep = self.cfg.deployment
         ready = self.env.now
         for attempt in range(1, dep.max_attempts + 1):
             yield self.env.timeout(dep.lead_time)
             self.charge("people", dep.engineer_hours * self.costs["engineer_hour"])
-            fault = self._draw_fault(dep.failure_rate)
-            release = Release(model, BrokenScorer(model.scorer) if fault == "silent" else model.scorer, fault)
+            fault = pick_fault(*self._deploy_rng.random(2), rate=dep.failure_rate)
+            if attempt == 1 and forced is not None:
+                fault = next((f for f in DEPLOY_FAULTS if f.name == forced), None)
+            effect = fault.effect if fault else None
+            release = Release(model, BrokenScorer(model.scorer) if effect == "silent" else model.scorer, effect)
             self.events.add(self.env.now, "deploy_started", model.version, f"attempt {attempt}, {dep.strategy}")
-            if fault == "crash" and dep.health_checks:
-                self.events.add(self.env.now, "deploy_failed", model.version, "crash on start, caught by health check")
+            if effect == "security":
+                if dep.secret_scanning:
+                    self.events.add(self.env.now, "deploy_failed", model.version,
+                                    f"{fault.name}: {fault.story}; caught by secret scanning")
+                    yield self.env.timeout(dep.retry_delay)
+                    continue
+                # The release serves well; the leak is found later.
+                release = Release(model, model.scorer, None)
+                self.env.process(self._security_incident(fault, model.version))
+            if effect == "crash" and dep.health_checks:
+                self.events.add(self.env.now, "deploy_failed", model.version,
+                                f"{fault.name}: {fault.story}; caught by health check")
             elif dep.canary_share < 1.0:
-                passed = yield from self._canary(release)
+                passed = yield from self._canary(release, fault)
                 if passed:
                     self._go_live(release, ready)
                     return
             else:
                 previous = self.plane.live
                 self._go_live(release, ready)
-                if fault is None:
+                if release.fault is None:
                     return
-                yield from self._bad_release(release, previous)
+                yield from self._bad_release(release, previous, fault)
             yield self.env.timeout(dep.retry_delay)
         self.events.add(self.env.now, "deploy_abandoned", model.version, f"{dep.max_attempts} attempts failed")
 
-    def _draw_fault(self, rate: float) -> str | None:
-        u, kind = self._deploy_rng.random(2)
-        if u >= rate:
-            return None
-        # Most broken releases do not start (version mismatch, missing dependency,
-        # memory); the rest run and answer wrongly.
-        return "crash" if kind < 0.6 else "silent"
-
     def _go_live(self, release: Release, ready: float) -> None:
         self.flush()
-        self.plane.live = release
-        self.plane.down = release.fault == "crash"
+        self.plane.set_live(release)
         if release.fault is None:
             self.lead_times.append(self.env.now - ready)
             self.events.add(self.env.now, "deployed", release.model.version, "")
 
-    def _bad_release(self, release: Release, previous: Release):
+    def _bad_release(self, release: Release, previous: Release, fault):
         """A broken release took all traffic: detect it, roll it back, count the people."""
         mon, inc = self.cfg.monitoring, self.cfg.incidents
-        crashed = release.fault == "crash"
-        detect = mon.outage_detection if crashed else mon.silent_failure_detection
-        if crashed:
+        detect = mon.silent_failure_detection if release.fault == "silent" else mon.outage_detection
+        if release.fault == "crash":
             self.events.add(self.env.now, "incident", release.model.version, "release crashes on start: service down")
         yield self.env.timeout(detect)
-        self.events.add(self.env.now, "deploy_failed", release.model.version,
-                        "crash on start" if crashed else "silent bad predictions")
+        self.events.add(self.env.now, "deploy_failed", release.model.version, f"{fault.name}: {fault.story}")
         yield self.env.timeout(inc.repair_time)
         self.charge("people", inc.responders * inc.repair_time / 3600.0 * self.costs["engineer_hour"])
         self.flush()
-        self.plane.live = previous
-        self.plane.down = False
+        self.plane.set_live(previous)
         self.events.add(self.env.now, "rollback", previous.model.version,
                         f"by hand, {(detect + inc.repair_time) / 3600:.1f} h after release")
 
-    def _canary(self, release: Release):
+    def _security_incident(self, fault, version: int):
+        """A leaked credential, found after the level's security detection time."""
+        mon, inc = self.cfg.monitoring, self.cfg.incidents
+        yield self.env.timeout(mon.security_detection)
+        self.events.add(self.env.now, "security_incident", version, f"{fault.name}: {fault.story}")
+        self.charge("outage", self.costs["security_incident"])
+        self.charge("people", inc.responders * 8.0 * self.costs["engineer_hour"])  # a day to rotate and audit
+
+    def _canary(self, release: Release, fault=None):
         """Serve the candidate to ``canary_share`` of traffic, check it, then promote or roll back.
 
         The check is a parity test: the scores the canary served are compared
@@ -266,8 +290,9 @@ class World:
         healthy build matches; a build that reads its inputs wrongly does not.
         """
         dep = self.cfg.deployment
-        if release.fault == "crash":  # the canary replicas never become ready
-            self.events.add(self.env.now, "deploy_failed", release.model.version, "canary failed to start")
+        if release.fault in ("crash", "slow"):  # the canary never becomes ready, or its latency gives it away
+            why = "canary failed to start" if release.fault == "crash" else "canary latency five times the baseline"
+            self.events.add(self.env.now, "deploy_failed", release.model.version, f"{fault.name}: {why}")
             self.events.add(self.env.now, "rollback", self.plane.live.model.version, "automated, canary")
             return False
         self.flush()
@@ -281,8 +306,9 @@ class World:
         offline = Reference.from_rows({"score": np.concatenate(plane.canary_offline)}, ["score"])
         moved = offline.psi({"score": np.concatenate(plane.canary_scores)})["score"]
         if moved > _CANARY_PARITY_PSI and dep.auto_rollback:
+            name = f"{fault.name}: " if fault else ""
             self.events.add(self.env.now, "deploy_failed", release.model.version,
-                            f"canary scores differ from the registry model's (PSI {moved:.2f})")
+                            f"{name}canary scores differ from the registry model's (PSI {moved:.2f})")
             self.events.add(self.env.now, "rollback", plane.live.model.version, "automated, canary")
             return False
         return True
