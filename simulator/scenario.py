@@ -133,7 +133,7 @@ class ServiceTime(Strict):
 class Serving(Strict):
     """Replicas, their speed, the request timeout and what a replica-hour costs."""
 
-    replicas: int = Field(4, ge=1, le=10_000)
+    replicas: int = Field(4, ge=1, le=10_000_000)
     service_time: ServiceTime = ServiceTime(dist="lognormal", mean="20ms", p99="80ms")
     timeout: Duration = 1.0
     cost_per_replica_hour: float = Field(0.5, ge=0)
