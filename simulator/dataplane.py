@@ -51,6 +51,7 @@ class DataPlane:
         self.costs = scenario.costs.model_dump()
         self.ledger = Ledger()
         self.replicas = scenario.serving.replicas
+        self.crashed = 0  # replicas restarting after a crash: billed, but serving nothing
         self.backlog = 0.0
         self.down = False
         self.live = live
@@ -121,15 +122,16 @@ class DataPlane:
         t1 = int(round((stop - day_index * DAY) / tau))
         arrivals = day.arrivals[t0:t1]
         group = np.arange(t0, t1) // self.ticks_per_report
-        if self.down:
+        serving = self.replicas - self.crashed
+        if self.down or serving <= 0:
             failed, wait, latency = arrivals.copy(), np.zeros_like(arrivals), np.zeros_like(arrivals)
             shed = np.zeros_like(arrivals)
             self.backlog = 0.0
         else:
             if self.sc.fidelity == "request":
-                stats = self.queue.run(arrivals, self.replicas, start, self.acc_hist, group, day_index, t0)
+                stats = self.queue.run(arrivals, serving, start, self.acc_hist, group, day_index, t0)
             else:
-                stats = self.queue.run(arrivals, self.replicas, self.backlog, self.acc_hist, group)
+                stats = self.queue.run(arrivals, serving, self.backlog, self.acc_hist, group)
             failed, wait, latency, self.backlog = stats.failed, stats.wait, stats.latency, stats.backlog
             shed = stats.shed
         with np.errstate(invalid="ignore", divide="ignore"):
@@ -208,12 +210,12 @@ class DataPlane:
         time; quiet stretches are served lazily, in bulk.
         """
         tau = self.sc.tick
-        if self.down or self.backlog > 0:
+        if self.down or self.backlog > 0 or self.crashed >= self.replicas:
             return max(now, self.cursor)
         start = int(np.ceil(max(now, self.cursor) / tau - 1e-9))
         stop = int(np.ceil(until / tau - 1e-9))
         per_day = self.store.ticks_per_day
-        limit = utilisation * self.replicas * tau / self.queue.service.mean
+        limit = utilisation * max(self.replicas - self.crashed, 0) * tau / self.queue.service.mean
         for d in range(start // per_day, (stop - 1) // per_day + 1 if stop > start else start // per_day):
             lo, hi = max(start - d * per_day, 0), min(stop - d * per_day, per_day)
             hot = np.flatnonzero(self.store.day(d).arrivals[lo:hi] >= limit)

@@ -131,12 +131,22 @@ class ServiceTime(Strict):
 
 
 class Serving(Strict):
-    """Replicas, their speed, the request timeout and what a replica-hour costs."""
+    """Replicas, their speed, the request timeout, what a replica-hour costs, and how often one crashes."""
 
     replicas: int = Field(4, ge=1, le=10_000_000)
     service_time: ServiceTime = ServiceTime(dist="lognormal", mean="20ms", p99="80ms")
     timeout: Duration = 1.0
     cost_per_replica_hour: float = Field(0.5, ge=0)
+    failures: Literal["random", "none"] = "random"  # none: no replica crashes, no broken releases
+    replica_mtbf: Duration = Field(30 * 86400.0, validate_default=False)  # mean time between crashes, per replica
+    restart_time: Duration = 120.0  # a crashed replica is back after this
+
+    @field_validator("replica_mtbf")
+    @classmethod
+    def _positive_mtbf(cls, value: float) -> float:
+        if value <= 0:
+            raise ValueError("must be above 0")
+        return value
 
 
 class Costs(Strict):

@@ -103,6 +103,9 @@ class World:
         self.env.process(self._watch())
         for release in scenario.releases:
             self.env.process(self._scripted_release(release.at, release.fault))
+        self._random_failures = scenario.serving.failures == "random"
+        if self._random_failures:
+            self.env.process(self._replica_crashes())
         if config.autoscaling.policy != "none":
             self.env.process(self._autoscaler())
 
@@ -220,7 +223,7 @@ class World:
         for attempt in range(1, dep.max_attempts + 1):
             yield self.env.timeout(dep.lead_time)
             self.charge("people", dep.engineer_hours * self.costs["engineer_hour"])
-            fault = pick_fault(*self._deploy_rng.random(2), rate=dep.failure_rate)
+            fault = pick_fault(*self._deploy_rng.random(2), rate=dep.failure_rate if self._random_failures else 0.0)
             if attempt == 1 and forced is not None:
                 fault = next((f for f in DEPLOY_FAULTS if f.name == forced), None)
             effect = fault.effect if fault else None
@@ -313,6 +316,36 @@ class World:
             return False
         return True
 
+    def _replica_crashes(self):
+        """Each serving replica crashes after an exponential time (mean ``replica_mtbf``) and restarts.
+
+        The crashes of n serving replicas form a Poisson process of rate n/mtbf
+        that changes as replicas crash, restart and scale; it is drawn by
+        thinning one of rate bound/mtbf, each candidate kept with probability
+        n/bound — exact while n stays under the bound, which starts at twice
+        the largest pool the level may run.
+        """
+        rng = stream(self.sc.seed, "crashes", self.level)
+        mtbf, restart = self.sc.serving.replica_mtbf, self.sc.serving.restart_time
+        scaling = self.cfg.autoscaling
+        bound = 2 * max(self.plane.replicas, scaling.max_replicas if scaling.policy != "none" else 0)
+        while True:
+            bound = max(bound, self.plane.replicas)
+            yield self.env.timeout(rng.exponential(mtbf / bound))
+            up = self.plane.replicas - self.plane.crashed
+            if rng.random() * bound >= up:
+                continue
+            self.flush()
+            self.plane.crashed += 1
+            self.events.add(self.env.now, "replica_crash", self.plane.live.model.version,
+                            f"{self.plane.replicas - self.plane.crashed} of {self.plane.replicas} serving")
+            self.env.process(self._restart(restart))
+
+    def _restart(self, after: float):
+        yield self.env.timeout(after)
+        self.flush()
+        self.plane.crashed = max(self.plane.crashed - 1, 0)
+
     def _watch(self):
         """Serve risky ticks as they happen, so that failing requests are noticed on time."""
         while True:
@@ -370,4 +403,5 @@ class World:
             self.events.add(self.env.now, "scale", self.plane.live.model.version,
                             f"{self.plane.replicas} -> {count}: {why}")
             self.plane.replicas = count
+            self.plane.crashed = min(self.plane.crashed, count)  # removed replicas go first if restarting
             self._last_scale = self.env.now
