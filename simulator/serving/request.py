@@ -85,8 +85,6 @@ class RequestQueue:
         self.limit = min(timeout, shed_after) if shed_after is not None else timeout
         self.seed = seed
         self.servers = FcfsServers(replicas)
-        self.waited = 0.0        # requests that waited at all (for P(wait) checks)
-        self.served = 0.0
 
     def run(self, arrivals: np.ndarray, c: int, start: float, hist: np.ndarray, group: np.ndarray,
             day_index: int, first_tick: int) -> TickStats:
@@ -116,8 +114,6 @@ class RequestQueue:
             out.failed[i] = float(failed.sum())
             out.wait[i] = float(waits.sum())
             out.latency[i] = float(latency.sum())
-            self.waited += float(np.count_nonzero(waits > 0))
-            self.served += count
             bins = np.clip(np.searchsorted(EDGES, latency, side="right") - 1, 0, len(CENTRES) - 1)
             hist[group[i]] += np.bincount(bins, minlength=len(CENTRES))
         out.backlog = 1.0 if self.servers.busy_after(start + n * self.tick) else 0.0
