@@ -45,6 +45,7 @@ class DataPlane:
         self.level = level
         self.domain = domain
         self.store = store
+        self.data_path: list = []
         self.make_queue = make_queue  # slowdown factor -> a queue whose replicas serve that much slower
         self.queue = make_queue(1.0)
         self._normal_queue = self.queue
@@ -86,10 +87,36 @@ class DataPlane:
         """Serve ``release`` from now: a crashing one takes the service down, a slow one slows it."""
         self.live = release
         self.down = release.fault == "crash"
-        if release.fault == "slow":
-            self.queue = self.make_queue(SLOWDOWN)
-        else:
-            self.queue = self._normal_queue
+        self._pick_queue()
+
+    def _pick_queue(self) -> None:
+        slowdown = SLOWDOWN if self.live.fault == "slow" else 1.0
+        delay = sum(e.delay for e in self.data_path if e.kind == "feature_store_slow")
+        slowdown *= 1.0 + delay / self._normal_queue.service.mean
+        self.queue = self._normal_queue if slowdown == 1.0 else self.make_queue(slowdown)
+
+    def set_data_path(self, events: list) -> None:
+        """The data-path failures in force from now (see :class:`~simulator.scenario.DataPathEvent`)."""
+        self.data_path = list(events)
+        self._pick_queue()
+
+    def _inputs(self, X: np.ndarray) -> np.ndarray:
+        """The model inputs as the broken data path delivers them."""
+        if not any(e.feature for e in self.data_path):
+            return X
+        X = X.copy()
+        names = list(self.domain.feature_names)
+        for e in self.data_path:
+            if e.feature is None:
+                continue
+            j = names.index(e.feature)
+            if e.kind == "schema_break":
+                X[:, j] = 0.0
+            elif e.kind == "skew":
+                X[:, j] = X[:, j] * e.scale + e.shift
+            elif e.kind == "stale":
+                X[:, j] = np.median(X[:, j])
+        return X
 
     def charge(self, category: str, dollars: float, time: float) -> None:
         """Book a cost at simulated ``time`` (control-plane costs: people, training compute)."""
@@ -134,6 +161,9 @@ class DataPlane:
                 stats = self.queue.run(arrivals, serving, self.backlog, self.acc_hist, group)
             failed, wait, latency, self.backlog = stats.failed, stats.wait, stats.latency, stats.backlog
             shed = stats.shed
+        if any(e.kind == "feature_store_down" for e in self.data_path):
+            # No features, no model: every answered request comes from the fallback rule.
+            shed = arrivals - failed
         with np.errstate(invalid="ignore", divide="ignore"):
             fail_share = np.where(arrivals > 0, failed / arrivals, 0.0)
             shed_share = np.where(arrivals > 0, shed / arrivals, 0.0)
@@ -167,7 +197,7 @@ class DataPlane:
         lo, hi = np.searchsorted(day.times, [start, stop])
         if hi <= lo:
             return
-        X = self.store.features(day_index)[lo:hi]
+        X = self._inputs(self.store.features(day_index)[lo:hi])
         rows = {k: v[lo:hi] for k, v in day.rows.items()}
         scores = self.live.scorer.score(X)
         flagged = scores > self.live.scorer.threshold

@@ -99,6 +99,33 @@ class ScriptedRelease(Strict):
         return value
 
 
+class DataPathEvent(Strict):
+    """A failure on the path that feeds the model, for ``duration`` from ``at``.
+
+    ``feature_store_slow`` adds ``delay`` to every request; ``feature_store_down``
+    sends every request to the fallback rule; ``schema_break`` (a field renamed
+    upstream) turns ``feature`` into nulls, imputed as 0; ``skew`` computes
+    ``feature`` differently online (``value * scale + shift``); ``stale`` stops
+    ``feature`` updating (it holds one value).
+    """
+
+    at: Duration
+    kind: Literal["feature_store_slow", "feature_store_down", "schema_break", "skew", "stale"]
+    duration: Duration
+    delay: Duration = 0.0
+    feature: str | None = None
+    scale: float = 1.0
+    shift: float = 0.0
+
+    @model_validator(mode="after")
+    def _needs(self) -> "DataPathEvent":
+        if self.kind in ("schema_break", "skew", "stale") and self.feature is None:
+            raise ValueError(f"a {self.kind} names the model input it breaks: feature: ...")
+        if self.kind == "feature_store_slow" and self.delay <= 0:
+            raise ValueError("a slow feature store needs its delay, e.g. delay: 200ms")
+        return self
+
+
 class Traffic(Strict):
     """Arrival rate, its cycles, growth, spikes and flash crowds; ``sample_per_day`` bounds the rows scored."""
 
@@ -176,6 +203,7 @@ class Scenario(Strict):
     traffic: Traffic
     serving: Serving = Serving()
     releases: list[ScriptedRelease] = Field(default_factory=list)
+    data_path: list[DataPathEvent] = Field(default_factory=list)
     costs: Costs = Costs()
     levels: list[Literal[0, 1, 2, 3]] = [0, 1, 2, 3]
     overrides: dict[Literal[0, 1, 2, 3], dict[str, Any]] = Field(default_factory=dict)
@@ -210,7 +238,8 @@ class Scenario(Strict):
         traffic = self.traffic.model_copy(update={"spikes": [s for s in self.traffic.spikes if s.at < end],
                                                   "flash_crowds": [f for f in self.traffic.flash_crowds if f.at < end]})
         return self.model_copy(update={"duration": end, "drift": [d for d in self.drift if d.at < end],
-                                       "releases": [r for r in self.releases if r.at < end], "traffic": traffic})
+                                       "releases": [r for r in self.releases if r.at < end],
+                                       "data_path": [e for e in self.data_path if e.at < end], "traffic": traffic})
 
 
 def _divides(part: float, whole: float) -> bool:
@@ -284,6 +313,13 @@ def check_scenario(scenario: Scenario, source: str = "<scenario>") -> None:
     for i, spike in enumerate(scenario.traffic.spikes):
         if spike.at >= scenario.duration:
             raise ScenarioError(source, f"traffic.spikes.{i}.at", "the spike starts after the end of the run (duration)")
+    names = domain_cls.feature_names
+    for i, event in enumerate(scenario.data_path):
+        if event.at >= scenario.duration:
+            raise ScenarioError(source, f"data_path.{i}.at", "the event starts after the end of the run (duration)")
+        if event.feature is not None and event.feature not in names:
+            raise ScenarioError(source, f"data_path.{i}.feature",
+                                f"unknown model input {event.feature!r}" + did_you_mean(event.feature, names))
     for i, release in enumerate(scenario.releases):
         if release.at >= scenario.duration:
             raise ScenarioError(source, f"releases.{i}.at", "the release comes after the end of the run (duration)")

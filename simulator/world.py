@@ -103,6 +103,8 @@ class World:
         self.env.process(self._watch())
         for release in scenario.releases:
             self.env.process(self._scripted_release(release.at, release.fault))
+        for event in scenario.data_path:
+            self.env.process(self._data_path_event(event))
         self._random_failures = scenario.serving.failures == "random"
         if self._random_failures:
             self.env.process(self._replica_crashes())
@@ -315,6 +317,18 @@ class World:
             self.events.add(self.env.now, "rollback", plane.live.model.version, "automated, canary")
             return False
         return True
+
+    def _data_path_event(self, event):
+        """Break the data path at ``event.at`` for ``event.duration``."""
+        yield self.env.timeout(event.at)
+        self.flush()
+        self.plane.set_data_path([*self.plane.data_path, event])
+        detail = event.kind + (f" ({event.feature})" if event.feature else "")
+        self.events.add(self.env.now, "data_path_failure", self.plane.live.model.version, detail)
+        yield self.env.timeout(event.duration)
+        self.flush()
+        self.plane.set_data_path([e for e in self.plane.data_path if e is not event])
+        self.events.add(self.env.now, "data_path_restored", self.plane.live.model.version, detail)
 
     def _replica_crashes(self):
         """Each serving replica crashes after an exponential time (mean ``replica_mtbf``) and restarts.

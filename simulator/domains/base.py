@@ -45,6 +45,8 @@ class Domain:
     defaults: ClassVar[Mapping[str, Any]] = {}
     #: Allowed values of parameters that are names (e.g. a concept's variants).
     choices: ClassVar[Mapping[str, tuple[str, ...]]] = {}
+    #: Names of the model's input columns (what data-path failures may break).
+    feature_names: ClassVar[tuple[str, ...]] = ()
     #: Extra keys this domain reads under ``costs:`` (beyond the common ones).
     cost_keys: ClassVar[tuple[str, ...]] = ()
     #: Columns of a row that monitors compare for drift.
