@@ -77,6 +77,10 @@ def scaled(scenario: Path, factor: float, folder: Path) -> Path:
     # The same system, scaled: fixed replicas and the autoscaler's bounds grow with the rate.
     data.setdefault("serving", {})["replicas"] = int(data.get("serving", {}).get("replicas", 4) * factor)
     data["overrides"] = {3: {"autoscaling": {"min_replicas": int(2 * factor), "max_replicas": int(64 * factor)}}}
+    # Bigger pools of equally reliable capacity: the pool's crash rate stays as it was,
+    # so the control events (a flush each) do not grow with the rate.
+    mtbf = data["serving"].get("replica_mtbf", "30d")
+    data["serving"]["replica_mtbf"] = f"{float(mtbf[:-1]) * factor!r}{mtbf[-1]}"
     out = folder / f"{scenario.stem}_x{factor:g}.yaml"
     out.write_text(yaml.safe_dump(data, sort_keys=False))
     return out

@@ -336,15 +336,13 @@ class World:
         The crashes of n serving replicas form a Poisson process of rate n/mtbf
         that changes as replicas crash, restart and scale; it is drawn by
         thinning one of rate bound/mtbf, each candidate kept with probability
-        n/bound — exact while n stays under the bound, which starts at twice
-        the largest pool the level may run.
+        n/bound. The bound is twice the pool at each draw: exact unless the
+        pool more than doubles before the next candidate.
         """
         rng = stream(self.sc.seed, "crashes", self.level)
         mtbf, restart = self.sc.serving.replica_mtbf, self.sc.serving.restart_time
-        scaling = self.cfg.autoscaling
-        bound = 2 * max(self.plane.replicas, scaling.max_replicas if scaling.policy != "none" else 0)
         while True:
-            bound = max(bound, self.plane.replicas)
+            bound = 2 * max(self.plane.replicas, 1)
             yield self.env.timeout(rng.exponential(mtbf / bound))
             up = self.plane.replicas - self.plane.crashed
             if rng.random() * bound >= up:
