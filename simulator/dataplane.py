@@ -47,8 +47,8 @@ class DataPlane:
         self.store = store
         self.data_path: list = []
         self.make_queue = make_queue  # slowdown factor -> a queue whose replicas serve that much slower
-        self.queue = make_queue(1.0)
-        self._normal_queue = self.queue
+        self._queues = {1.0: make_queue(1.0)}  # one per slowdown met, so tables and state are kept
+        self.queue = self._queues[1.0]
         self.costs = scenario.costs.model_dump()
         self.ledger = Ledger()
         self.replicas = scenario.serving.replicas
@@ -92,8 +92,10 @@ class DataPlane:
     def _pick_queue(self) -> None:
         slowdown = SLOWDOWN if self.live.fault == "slow" else 1.0
         delay = sum(e.delay for e in self.data_path if e.kind == "feature_store_slow")
-        slowdown *= 1.0 + delay / self._normal_queue.service.mean
-        self.queue = self._normal_queue if slowdown == 1.0 else self.make_queue(slowdown)
+        slowdown *= 1.0 + delay / self._queues[1.0].service.mean
+        if slowdown not in self._queues:
+            self._queues[slowdown] = self.make_queue(slowdown)
+        self.queue = self._queues[slowdown]
 
     def set_data_path(self, events: list) -> None:
         """The data-path failures in force from now (see :class:`~simulator.scenario.DataPathEvent`)."""

@@ -273,11 +273,16 @@ class World:
         yield self.env.timeout(detect)
         self.events.add(self.env.now, "deploy_failed", release.model.version, f"{fault.name}: {fault.story}")
         yield self.env.timeout(inc.repair_time)
-        self.charge("people", inc.responders * inc.repair_time / 3600.0 * self.costs["engineer_hour"])
+        self._charge_repair()
         self.flush()
         self.plane.set_live(previous)
         self.events.add(self.env.now, "rollback", previous.model.version,
                         f"by hand, {(detect + inc.repair_time) / 3600:.1f} h after release")
+
+    def _charge_repair(self) -> None:
+        """The responders' time for one repair."""
+        inc = self.cfg.incidents
+        self.charge("people", inc.responders * inc.repair_time / 3600.0 * self.costs["engineer_hour"])
 
     def _security_incident(self, fault, version: int):
         """A leaked credential, found after the level's security detection time."""
@@ -383,7 +388,7 @@ class World:
             return
         self.events.add(self.env.now, "incident_detected", None, "")
         yield self.env.timeout(inc.repair_time)
-        self.charge("people", inc.responders * inc.repair_time / 3600.0 * self.costs["engineer_hour"])
+        self._charge_repair()
         self.flush()
         rate = self.plane.recent_arrival_rate(self.env.now, 3600.0)
         need = math.ceil(rate * self.plane.queue.service.mean / _MANUAL_SCALE_TARGET)
