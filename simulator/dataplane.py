@@ -202,7 +202,7 @@ class DataPlane:
         X = self._inputs(self.store.features(day_index)[lo:hi])
         rows = {k: v[lo:hi] for k, v in day.rows.items()}
         scores = self.live.scorer.score(X)
-        flagged = scores > self.live.scorer.threshold
+        flagged = self.domain.decide(scores, self.live.scorer.threshold)
         if self.canary is not None:
             # The canary serves a random share of requests, so its score distribution is
             # estimated on every sampled row; its decisions apply only to its share.
@@ -212,7 +212,7 @@ class DataPlane:
             self.canary_scores.append(canary_scores)
             self.canary_offline.append(self.canary.model.scorer.score(X))
             scores[on_canary] = canary_scores[on_canary]
-            flagged[on_canary] = canary_scores[on_canary] > self.canary.scorer.threshold
+            flagged[on_canary] = self.domain.decide(canary_scores, self.canary.scorer.threshold)[on_canary]
         if self.day_scores is None:
             self.day_scores = np.full(len(day.times), np.nan)
         self.day_scores[lo:hi] = scores
@@ -221,7 +221,7 @@ class DataPlane:
         w = day.weights[lo:hi]
         group = day.tick_of_row[lo:hi] // self.ticks_per_report
         served = self.domain.error_costs(rows, flagged, self.costs)
-        unscored = self.domain.error_costs(rows, np.zeros(hi - lo, bool), self.costs)
+        unscored = self.domain.error_costs(rows, self.domain.unscored_decisions(rows), self.costs)
         if fallback_share.any():  # shed requests get the fallback rule's decision
             fallback = self.domain.error_costs(rows, self.domain.fallback_flags(rows), self.costs)
             served = (1.0 - fallback_share) * served + fallback_share * fallback

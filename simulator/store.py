@@ -101,7 +101,7 @@ class TrafficStore:
         parts: dict[int, Rows] = {}
         for k in np.unique(state):
             mask = state == k
-            parts[int(k)] = self.domain.sample(hours[mask], self.schedule.states[int(k)], rng)
+            parts[int(k)] = self.domain.sample(hours[mask], self.schedule.states[int(k)], rng, times=times[mask])
         columns = next(iter(parts.values())).keys()
         rows: Rows = {}
         for col in columns:

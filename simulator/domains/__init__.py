@@ -7,8 +7,14 @@ from ..errors import ScenarioError, did_you_mean
 from .base import Domain, Rows, Scorer
 from .fraud import FraudDomain
 
-#: Built-in domains by the name a scenario uses in ``domain.kind``.
-BUILTIN = {"fraud": FraudDomain}
+#: Built-in domains by the name a scenario uses in ``domain.kind``; the
+#: others are imported when a scenario asks for them.
+BUILTIN: dict[str, type[Domain] | str] = {
+    "fraud": FraudDomain,
+    "demand": "simulator.domains.demand:DemandDomain",
+    "language": "simulator.domains.language:LanguageDomain",
+    "recsys": "simulator.domains.recsys:RecsysDomain",
+}
 
 __all__ = ["BUILTIN", "Domain", "FraudDomain", "Rows", "Scorer", "load_domain_class"]
 
@@ -16,7 +22,11 @@ __all__ = ["BUILTIN", "Domain", "FraudDomain", "Rows", "Scorer", "load_domain_cl
 def load_domain_class(kind: str, source: str = "<scenario>") -> type[Domain]:
     """The domain class for ``kind``: a built-in name or ``"package.module:Class"``."""
     if kind in BUILTIN:
-        return BUILTIN[kind]
+        builtin = BUILTIN[kind]
+        if isinstance(builtin, str):
+            module_name, _, class_name = builtin.partition(":")
+            builtin = getattr(importlib.import_module(module_name), class_name)
+        return builtin
     if ":" not in kind:
         raise ScenarioError(source, "domain.kind", f"unknown domain {kind!r}" + did_you_mean(kind, BUILTIN))
     module_name, _, class_name = kind.partition(":")

@@ -79,11 +79,16 @@ class Domain:
         """Return a problem with a numeric parameter's value, or ``None``."""
         return None if value >= 0 else "must be zero or more"
 
-    def sample(self, hours: np.ndarray, params: Mapping[str, Any], rng: np.random.Generator) -> Rows:
+    def sample(self, hours: np.ndarray, params: Mapping[str, Any], rng: np.random.Generator,
+               times: np.ndarray | None = None) -> Rows:
         """Draw one row per entry of ``hours`` (hour of day, float) under ``params``.
 
-        The rows must include ``label`` (0/1 or a number) and may include any
-        other columns the domain's costs need.
+        ``times`` are the same requests' simulated times in seconds from the
+        run's start (negative for the history before it), for domains whose
+        rows depend on the date (seasons, holidays, trends); ``None`` means
+        the date does not matter. The rows must be 1-D numeric arrays, one
+        entry per request, and include ``label`` (0/1, or a number such as
+        units sold); they may include any other columns the costs need.
         """
         raise NotImplementedError
 
@@ -111,10 +116,22 @@ class Domain:
         """The primary metric (under ``self.metric``) and any secondary ones."""
         raise NotImplementedError
 
-    def fallback_flags(self, rows: Rows) -> np.ndarray:
-        """The decisions of the cheap rule that answers shed requests (default: flag nothing)."""
+    def decide(self, scores: np.ndarray, threshold: float) -> np.ndarray:
+        """The decision served for each score: by default, flag the scores above the threshold.
+
+        A forecasting domain returns the forecast itself; whatever it returns
+        is what :meth:`error_costs` receives.
+        """
+        return scores > threshold
+
+    def unscored_decisions(self, rows: Rows) -> np.ndarray:
+        """The decisions of requests that failed and got no answer (default: flag nothing)."""
         return np.zeros(len(rows["label"]), dtype=bool)
 
+    def fallback_flags(self, rows: Rows) -> np.ndarray:
+        """The decisions of the cheap rule that answers shed requests (default: the unscored ones)."""
+        return self.unscored_decisions(rows)
+
     def error_costs(self, rows: Rows, flagged: np.ndarray, costs: Mapping[str, float]) -> np.ndarray:
-        """Cost in dollars of each row's decision (``flagged`` True or False)."""
+        """Cost in dollars of each row's decision (as :meth:`decide` returned it)."""
         raise NotImplementedError

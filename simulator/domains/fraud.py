@@ -138,7 +138,8 @@ class FraudDomain(Domain):
                 "merchant_category": merchant, "card_present": card_present, "distance_km": distance,
                 "velocity_24h": velocity, "account_age_days": account_age, "foreign": foreign}
 
-    def sample(self, hours: np.ndarray, params: Mapping[str, Any], rng: np.random.Generator) -> Rows:
+    def sample(self, hours: np.ndarray, params: Mapping[str, Any], rng: np.random.Generator,
+               times: np.ndarray | None = None) -> Rows:
         """Transactions with a ``label`` (1 = fraud) drawn from the concept."""
         p = {**self.params, **params}
         rows = self.covariates(hours, p, rng)
