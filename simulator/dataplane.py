@@ -61,6 +61,8 @@ class DataPlane:
         self.canary_scores: list[np.ndarray] = []
         self.canary_offline: list[np.ndarray] = []
         self.last_bad_time = -np.inf   # end of the latest tick that counted as downtime
+        self.oom_time: float | None = None  # end of the first tick whose queue overran the replicas' memory
+        self.oom_load = 0.0            # requests per replica in flight at that tick
         self.cursor = 0.0
         self.first_bad_time: float | None = None
         self.ticks_per_report = int(round(scenario.report_interval / scenario.tick))
@@ -160,9 +162,10 @@ class DataPlane:
             if self.sc.fidelity == "request":
                 stats = self.queue.run(arrivals, serving, start, self.acc_hist, group, day_index, t0)
             else:
-                stats = self.queue.run(arrivals, serving, self.backlog, self.acc_hist, group)
+                stats = self.queue.run(arrivals, serving, self.backlog, self.acc_hist, group, start, day_index, t0)
             failed, wait, latency, self.backlog = stats.failed, stats.wait, stats.latency, stats.backlog
             shed = stats.shed
+            self._check_memory(stats, arrivals, serving, start)
         if any(e.kind == "feature_store_down" for e in self.data_path):
             # No features, no model: every answered request comes from the fallback rule.
             shed = arrivals - failed
@@ -194,6 +197,24 @@ class DataPlane:
             self.last_bad_time = start + tau * (len(bad) - int(np.argmax(bad[::-1])))
             self.first_bad_time = first_bad if self.first_bad_time is None else self.first_bad_time
         return n_bad
+
+    def _check_memory(self, stats, arrivals: np.ndarray, serving: int, start: float) -> None:
+        """Note the first tick whose requests in flight per replica overran ``concurrency_budget``.
+
+        In flight per replica is the replica's share of the queue plus the
+        share of time it is busy serving. The world crashes the replicas at
+        the next flush; busy ticks are served one at a time, so that is the
+        tick after the overrun.
+        """
+        budget = self.sc.serving.concurrency_budget
+        if budget is None or self.oom_time is not None:
+            return
+        busy = np.minimum(arrivals * self.queue.service.mean / (serving * self.sc.tick), 1.0)
+        in_flight = stats.queued / serving + busy
+        over = np.flatnonzero(in_flight > budget)
+        if len(over):
+            self.oom_time = start + self.sc.tick * (int(over[0]) + 1)
+            self.oom_load = float(in_flight[over[0]])
 
     def _score(self, day_index, day, start, stop, fail_share, shed_share, t0) -> None:
         lo, hi = np.searchsorted(day.times, [start, stop])

@@ -167,6 +167,12 @@ class Serving(Strict):
     failures: Literal["random", "none"] = "random"  # none: no replica crashes, no broken releases
     replica_mtbf: Duration = Field(30 * 86400.0, validate_default=False)  # mean time between crashes, per replica
     restart_time: Duration = 120.0  # a crashed replica is back after this
+    # Requests a replica can hold (its share of the queue plus the one it serves)
+    # before it runs out of memory and crashes; unset means memory never runs out.
+    concurrency_budget: int | None = Field(None, ge=1)
+    # Tick mode: serve ticks loaded to this utilisation or more request by request
+    # (exact, slower); unset serves every tick in closed form (see simulator.serving.queueing).
+    exact_above: float | None = Field(None, gt=0)
 
     @field_validator("replica_mtbf")
     @classmethod

@@ -83,7 +83,8 @@ class World:
             if scenario.fidelity == "request":
                 return RequestQueue(model, scenario.tick, scenario.serving.timeout, scenario.seed,
                                     scenario.serving.replicas, shed_after)
-            return TickQueue(model, scenario.tick, scenario.serving.timeout, shed_after)
+            return TickQueue(model, scenario.tick, scenario.serving.timeout, shed_after,
+                             scenario.serving.exact_above, scenario.seed)
 
         self.plane = DataPlane(scenario, level, domain, store, make_queue, Release(initial_model, initial_model.scorer))
         self.retrain_policy = retraining_policy(config.retraining, config.monitoring.drift_threshold,
@@ -128,6 +129,21 @@ class World:
         if bad and not self.plane.down and not self.incident_open:
             self.incident_open = True
             self.env.process(self._overload_incident(self.plane.first_bad_time))
+        if self.plane.oom_time is not None:
+            self._out_of_memory()
+
+    def _out_of_memory(self) -> None:
+        """The queue outgrew the replicas' memory: every serving replica crashes and restarts."""
+        plane = self.plane
+        lost = plane.replicas - plane.crashed
+        self.events.add(self.env.now, "replica_crash", plane.live.model.version,
+                        f"out of memory: {plane.oom_load:.0f} requests in flight per replica, budget "
+                        f"{self.sc.serving.concurrency_budget}; {lost} replicas restarting")
+        plane.oom_time = None
+        plane.crashed = plane.replicas
+        plane.backlog = 0.0
+        plane.queue.drop_backlog(self.env.now)
+        self.env.process(self._restart(self.sc.serving.restart_time, lost))
 
     def finish(self) -> None:
         """Serve up to the end of the run and close the last (possibly partial) day."""
@@ -358,10 +374,10 @@ class World:
                             f"{self.plane.replicas - self.plane.crashed} of {self.plane.replicas} serving")
             self.env.process(self._restart(restart))
 
-    def _restart(self, after: float):
+    def _restart(self, after: float, count: int = 1):
         yield self.env.timeout(after)
         self.flush()
-        self.plane.crashed = max(self.plane.crashed - 1, 0)
+        self.plane.crashed = max(self.plane.crashed - count, 0)
 
     def _watch(self):
         """Serve risky ticks as they happen, so that failing requests are noticed on time."""

@@ -141,6 +141,9 @@ CASES = {
                    ("did you mean 'ramp'",)),
     "p99-below-mean": (lambda d: d["serving"]["service_time"].update(p99="10ms"), "serving.service_time",
                        ("p99",)),
+    "zero-concurrency-budget": (lambda d: d["serving"].update(concurrency_budget=0),
+                                "serving.concurrency_budget", ()),
+    "negative-exact-above": (lambda d: d["serving"].update(exact_above=-0.5), "serving.exact_above", ()),
 }
 
 

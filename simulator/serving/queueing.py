@@ -24,6 +24,7 @@ import numpy as np
 from scipy.special import gammaln, ndtr, ndtri, pdtr
 
 from ..scenario import ServiceTime
+from .fcfs import FcfsServers, serve_tick
 from .latency import CENTRES, EDGES
 
 # Utilisation grid of the precomputed latency tables: fine near saturation.
@@ -95,27 +96,44 @@ class TickStats:
     wait: np.ndarray         # total queue wait of the tick's requests, seconds
     latency: np.ndarray      # total latency (wait + service, capped at the timeout), seconds
     backlog: float           # requests still queued at the end
-    shed: np.ndarray | None = None  # requests turned away to the fallback (when shedding)
+    shed: np.ndarray | None = None    # requests turned away to the fallback (when shedding)
+    queued: np.ndarray | None = None  # requests waiting for a replica at each tick's end (mean, when stable)
 
     @classmethod
     def empty(cls, n: int) -> "TickStats":
         """Zeros for ``n`` ticks."""
-        return cls(np.zeros(n), np.zeros(n), np.zeros(n), 0.0, np.zeros(n))
+        return cls(np.zeros(n), np.zeros(n), np.zeros(n), 0.0, np.zeros(n), np.zeros(n))
 
 
 class TickQueue:
-    """Queueing for a pool of replicas, one tick at a time, with backlog carried."""
+    """Queueing for a pool of replicas, one tick at a time, with backlog carried.
 
-    def __init__(self, service: ServiceModel, tick: float, timeout: float, shed_after: float | None = None) -> None:
+    With ``exact_above`` set, a tick loaded to that utilisation or more is
+    served request by request (:func:`~simulator.serving.fcfs.serve_tick`),
+    and so is every tick after it until the replicas are idle again; the
+    quiet ticks in between stay in closed form. Left unset, busy ticks use
+    the fluid and diffusion approximations, which cost the same however
+    much traffic there is.
+    """
+
+    def __init__(self, service: ServiceModel, tick: float, timeout: float, shed_after: float | None = None,
+                 exact_above: float | None = None, seed: int = 0) -> None:
         self.service = service
         self.tick = tick
         self.timeout = timeout
+        self.exact_above = exact_above
+        self.seed = seed
+        self._servers: FcfsServers | None = None  # the exact queue, while busy ticks are served exactly
         # Requests that would wait longer than this are turned away: shed to the
         # fallback when shedding is on, else they give up at the timeout (fail).
         self.shed_after = shed_after
         self.limit = min(timeout, shed_after) if shed_after is not None else timeout
         self._tables: dict[int, tuple[np.ndarray, ...]] = {}  # share, p_timeout, p_shed, done
         self._timeout_bin = int(np.clip(np.searchsorted(EDGES, timeout, side="right") - 1, 0, len(CENTRES) - 1))
+
+    def drop_backlog(self, now: float) -> None:
+        """Forget the queue (the replicas holding it crashed); ``now`` is unused in tick mode."""
+        self._servers = None
 
     @cached_property
     def _k(self) -> float:
@@ -164,21 +182,29 @@ class TickQueue:
         return pw * self._k * self.service.mean / (c * (1.0 - rho))
 
     def run(self, arrivals: np.ndarray, c: int, backlog: float, hist: np.ndarray,
-            group: np.ndarray | None = None) -> TickStats:
+            group: np.ndarray | None = None, start: float = 0.0, day_index: int = 0,
+            first_tick: int = 0) -> TickStats:
         """Serve ``arrivals`` (one count per tick) on ``c`` replicas, starting with ``backlog``.
 
         Latency counts are added to ``hist``: a vector of bins, or a matrix
         with one row per report interval, ``group`` giving each tick's row.
+        ``start`` (seconds), ``day_index`` and ``first_tick`` place the ticks
+        in the run, which exactly served ticks need to draw their requests.
         """
         n = len(arrivals)
         hist2d = hist if hist.ndim == 2 else hist[None, :]
         group = np.zeros(n, dtype=np.int64) if group is None else group
         rho = arrivals * self.service.mean / (c * self.tick)
         stable = rho < RHO_GRID[-1]
+        busy = rho >= self.exact_above if self.exact_above is not None else np.zeros(n, dtype=bool)
         out = TickStats.empty(n)
         i = 0
         while i < n:
-            if backlog <= 0 and stable[i]:
+            if self._servers is not None or busy[i]:
+                backlog = self._exact(arrivals[i], c, backlog, hist2d, group[i], out, i,
+                                      start + i * self.tick, day_index, first_tick + i)
+                i += 1
+            elif backlog <= 0 and stable[i]:
                 # The longest run of stable ticks from here is served in closed form at once.
                 j = i + int(np.argmin(stable[i:])) if not stable[i:].all() else n
                 self._stable(arrivals[i:j], rho[i:j], c, hist2d, group[i:j], out, slice(i, j))
@@ -199,6 +225,27 @@ class TickQueue:
         out.failed[where] = a * np.maximum(p_timeout[idx] - p_shed[idx], 0.0)
         out.wait[where] = a * self.mean_wait(c, rho)
         out.latency[where] = out.wait[where] + a * self.service.mean
+        # Little's law (mean queue = arrival rate x mean wait), within what the limit lets wait.
+        out.queued[where] = np.minimum(out.wait[where] / self.tick, self.limit * c / self.service.mean)
+
+    def _exact(self, a: float, c: int, backlog: float, hist2d, group: int, out: TickStats, i: int,
+               t0: float, day_index: int, tick_index: int) -> float:
+        """One tick served request by request; the fluid backlog, if any, becomes the replicas' pending work."""
+        if self._servers is None:
+            self._servers = FcfsServers(c, t0 + backlog * self.service.mean / c)
+        self._servers.resize(c, t0)
+        if a > 0:
+            got = serve_tick(self._servers, int(a), self.service, self.seed, day_index, tick_index,
+                             t0, self.tick, self.timeout, self.shed_after)
+            out.failed[i], out.shed[i], out.wait[i], out.latency[i] = got.failed, got.shed, got.wait, got.latency
+            out.queued[i] = got.queued_at_end
+            hist2d[group] += got.bins
+        end = t0 + self.tick
+        if not self._servers.busy_after(end):
+            self._servers = None  # idle again: back to closed form, nothing carried
+            return 0.0
+        # Work still queued at the tick's end, as requests, for the risk check and the fluid model.
+        return float(sum(max(f - end, 0.0) for f in self._servers.free) / self.service.mean)
 
     def _fluid(self, a: float, c: int, backlog: float, hist2d, group: int, out: TickStats, i: int) -> float:
         """One overloaded tick (or one draining a backlog): the queue as a fluid, its full state as a diffusion.
@@ -244,7 +291,9 @@ class TickQueue:
             out.wait[i] += overflow * self.timeout
             out.latency[i] += overflow * self.timeout
             hist2d[group, self._timeout_bin] += overflow
-        return float(np.clip(backlog + a - capacity, 0.0, q_max))
+        queue_end = float(np.clip(backlog + a - capacity, 0.0, q_max))
+        out.queued[i] = queue_end
+        return queue_end
 
     def _full_queue_waits(self, rho: float, c: int) -> np.ndarray:
         """Quantiles of the wait of served requests while the queue is full (see :meth:`_fluid`)."""
