@@ -113,6 +113,23 @@ class Comparison:
             self.events["model_version"] = self.events["model_version"].astype("Int64")
 
     @property
+    def drifts(self) -> pd.DataFrame:
+        """The ground truth of every drift: one row per event (per episode if recurring).
+
+        Columns: ``event`` (its index under ``drift:``), ``shape``, ``start_day``,
+        ``end_day``, ``distributions`` (covariate, prior, concept), ``features``
+        (the row columns it moves) and ``params``; detectors are scored against it.
+        """
+        from .domains import load_domain_class
+
+        domain = load_domain_class(self.scenario.domain.kind)(self.scenario.domain.params)
+        truth = DriftSchedule(domain.params, self.scenario.drift).truth(domain.param_targets, self.scenario.duration)
+        frame = pd.DataFrame(truth, columns=["event", "shape", "start", "end", "distributions", "features", "params"])
+        frame["start"] = frame["start"] / DAY
+        frame["end"] = frame["end"] / DAY
+        return frame.rename(columns={"start": "start_day", "end": "end_day"})
+
+    @property
     def levels(self) -> list[int]:
         """The levels in this comparison, ascending."""
         return sorted(self.results)

@@ -38,24 +38,42 @@ class DomainSpec(Strict):
 
 
 class DriftEvent(Strict):
-    """One change of the domain's parameters or concept.
+    """One change of the domain's parameters or concept (see :mod:`simulator.drift`).
 
     ``sudden`` switches at ``at``; ``gradual`` moves each request to the new
     state with a probability that rises along a sigmoid from ``at`` to
-    ``at + width`` (see :mod:`simulator.drift`).
+    ``at + width``; ``incremental`` moves numeric parameters linearly over the
+    same span; ``recurring`` holds the new state for ``width`` out of every
+    ``period`` from ``at`` on.
     """
 
     at: Duration
-    kind: Literal["sudden", "gradual"] = "sudden"
+    kind: Literal["sudden", "gradual", "incremental", "recurring"] = "sudden"
     width: Duration = Field(0.0, validate_default=True)
+    period: Duration | None = None
     set: dict[str, Any]
 
     @field_validator("width")
     @classmethod
     def _width_for_gradual(cls, width: float, info: ValidationInfo) -> float:
-        if info.data.get("kind") == "gradual" and width <= 0:
-            raise ValueError("a gradual drift needs a width above 0, e.g. width: 21d")
+        kind = info.data.get("kind")
+        if kind in ("gradual", "incremental", "recurring") and width <= 0:
+            example = "width: 30d (each episode's length)" if kind == "recurring" else "width: 21d"
+            raise ValueError(f"a {kind} drift needs a width above 0, e.g. {example}")
         return width
+
+    @model_validator(mode="after")
+    def _shape(self) -> "DriftEvent":
+        if self.kind == "recurring":
+            if self.period is None or self.period <= self.width:
+                raise ValueError("a recurring drift needs a period longer than its width, e.g. period: 365d")
+        elif self.period is not None:
+            raise ValueError(f"period is for recurring drifts, not {self.kind}")
+        if self.kind == "incremental":
+            names = [k for k, v in self.set.items() if not isinstance(v, (int, float)) or isinstance(v, bool)]
+            if names:
+                raise ValueError(f"an incremental drift moves numbers, not {names[0]!r}: use gradual for it")
+        return self
 
 
 class Spike(Strict):

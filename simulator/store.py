@@ -96,7 +96,10 @@ class TrafficStore:
         times = np.sort(starts[tick_of_row] + tau * rng.random(n))
         # Each row stands for its tick's arrivals shared over the rows the tick would get.
         weights = arrivals[tick_of_row] / (n * share[tick_of_row])
-        state = self.schedule.assign(times, rng.random(n))
+        u = rng.random(n)
+        # Incremental drifts need a second number per row; a stream of its own keeps other runs unchanged.
+        v = stream(sc.seed, "drift-steps", index + _DAY_KEY_OFFSET).random(n) if self.schedule.needs_steps else None
+        state = self.schedule.assign(times, u, v)
         hours = (times % DAY) / 3600.0
         parts: dict[int, Rows] = {}
         for k in np.unique(state):
@@ -112,7 +115,7 @@ class TrafficStore:
             rows[col] = out
         route = rng.random(n)
         cum = np.r_[0.0, np.cumsum(arrivals)]
-        return Day(index, arrivals, cum, times, tick_of_row, weights, rows, state.astype(np.int8), route)
+        return Day(index, arrivals, cum, times, tick_of_row, weights, rows, state.astype(np.int16), route)
 
 
 def _compact(dtype: np.dtype) -> np.dtype:

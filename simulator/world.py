@@ -60,6 +60,13 @@ def train_model(store: TrafficStore, domain: Domain, data_end: float, window: fl
     return ModelVersion(number, now, data_start, data_end, len(y), scorer, float(ref_metric), reference, score_ref)
 
 
+def drift_detail(truth: dict) -> str:
+    """One line of a drift's ground truth for events.csv, e.g. ``gradual drift 0 of concept, covariate; ...``."""
+    features = ", ".join(truth["features"]) or "none"
+    return (f"{truth['shape']} drift {truth['event']} of {', '.join(truth['distributions'])}; "
+            f"moves {features}; sets {', '.join(truth['params'])}")
+
+
 class World:
     """The simulation of one maturity level over the shared traffic."""
 
@@ -100,6 +107,11 @@ class World:
         self.lead_times: list[float] = []
         self.drift_now = 0.0
         self.events.add(0.0, "deployed", initial_model.version, "initial model")
+        for truth in store.schedule.truth(domain.param_targets, scenario.duration):
+            detail = drift_detail(truth)
+            self.events.add(truth["start"], "drift_started", None, detail)
+            if truth["end"] > truth["start"] and truth["end"] <= scenario.duration:
+                self.events.add(truth["end"], "drift_ended", None, detail)
         self.env.process(self._daily())
         self.env.process(self._watch())
         for release in scenario.releases:

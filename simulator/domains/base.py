@@ -51,6 +51,13 @@ class Domain:
     cost_keys: ClassVar[tuple[str, ...]] = ()
     #: Columns of a row that monitors compare for drift.
     drift_columns: ClassVar[tuple[str, ...]] = ()
+    #: The ground truth of drift: for each parameter, the distribution a change
+    #: of it moves ("covariate" for P(X), "prior" for P(y), "concept" for P(y|X))
+    #: and the row columns whose distribution it moves.
+    param_targets: ClassVar[Mapping[str, tuple[str, tuple[str, ...]]]] = {}
+
+    def __init__(self, params: Mapping[str, Any] | None = None) -> None:
+        self.params = {**self.defaults, **(params or {})}
 
     @classmethod
     def check_params(cls, params: Mapping[str, Any], source: str, key: str) -> None:

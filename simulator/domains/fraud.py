@@ -101,6 +101,16 @@ class FraudDomain(Domain):
         "concept": "baseline",
     }
     choices = {"concept": tuple(CONCEPTS)}
+    param_targets = {
+        "fraud_rate": ("prior", ()),
+        "card_not_present_share": ("covariate", ("card_present", "merchant_category", "distance_km")),
+        "foreign_share": ("covariate", ("foreign", "distance_km")),
+        "amount_median": ("covariate", ("amount",)),
+        "velocity_mean": ("covariate", ("velocity_24h",)),
+        "account_age_mean": ("covariate", ("account_age_days",)),
+        "concept": ("concept", ()),
+        "review_budget": ("policy", ()),  # how many the team reviews: no distribution moves
+    }
     drift_columns = ("amount", "hour", "merchant_category", "card_present", "distance_km",
                      "velocity_24h", "account_age_days", "foreign")
     # The fraud team's engineered flags sit beside the raw features, so a
@@ -109,9 +119,6 @@ class FraudDomain(Domain):
     feature_names = ("log_amount", "hour_sin", "hour_cos", "night", "card_present", "log_distance",
                      "velocity_24h", "log_account_age", "foreign", "big_ticket", "far_from_home",
                      "burst", "remote_new_account", "remote_basket") + tuple(f"merchant_{m}" for m in MERCHANTS)
-
-    def __init__(self, params: Mapping[str, Any] | None = None) -> None:
-        self.params = {**self.defaults, **(params or {})}
 
     @classmethod
     def check_value(cls, name: str, value: float) -> str | None:
