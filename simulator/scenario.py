@@ -11,6 +11,7 @@ import datetime as dt
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
+import numpy as np
 import yaml
 from pydantic import (BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, ValidationInfo,
                       field_validator, model_validator)
@@ -28,13 +29,94 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+class LabelDelay(Strict):
+    """How long after its request a label arrives: a fixed delay, or a random one.
+
+    In YAML, ``label_delay: 45d`` is a fixed delay; ``{dist: uniform, low: 30d,
+    high: 90d}`` draws each label's delay uniformly (chargebacks arrive weeks to
+    months late); ``{dist: exponential, mean: 3d}`` draws it exponentially.
+    """
+
+    dist: Literal["fixed", "uniform", "exponential"] = "fixed"
+    value: Duration | None = None
+    low: Duration | None = None
+    high: Duration | None = None
+    mean: Duration | None = None
+
+    @model_validator(mode="after")
+    def _needs(self) -> "LabelDelay":
+        needed = {"fixed": ("value",), "uniform": ("low", "high"), "exponential": ("mean",)}[self.dist]
+        for name in ("value", "low", "high", "mean"):
+            given = getattr(self, name) is not None
+            if name in needed and not given:
+                raise ValueError(f"a {self.dist} label delay needs {name}")
+            if name not in needed and given:
+                raise ValueError(f"{name} is not a setting of a {self.dist} label delay")
+            if given and getattr(self, name) < 0:
+                raise ValueError(f"{name} must be zero or more")
+        if self.dist == "uniform" and self.high < self.low:
+            raise ValueError("high must be at least low")
+        if self.dist == "exponential" and self.mean <= 0:
+            raise ValueError("mean must be above 0")
+        return self
+
+    @property
+    def fixed(self) -> bool:
+        """True when every label takes the same time."""
+        return self.dist == "fixed"
+
+    @property
+    def earliest(self) -> float:
+        """The shortest possible delay, in seconds."""
+        return {"fixed": self.value, "uniform": self.low, "exponential": 0.0}[self.dist]
+
+    @property
+    def median(self) -> float:
+        """The delay by which half the labels have arrived, in seconds."""
+        if self.dist == "uniform":
+            return (self.low + self.high) / 2
+        if self.dist == "exponential":
+            return self.mean * float(np.log(2.0))
+        return self.value
+
+    @property
+    def latest(self) -> float:
+        """A delay by which (nearly) every label has arrived: the longest, or 7 means for exponential."""
+        return {"fixed": self.value, "uniform": self.high, "exponential": 7.0 * (self.mean or 0.0)}[self.dist]
+
+    def draw(self, rng, n: int):
+        """``n`` delays in seconds."""
+        if self.dist == "uniform":
+            return rng.uniform(self.low, self.high, n)
+        if self.dist == "exponential":
+            return rng.exponential(self.mean, n)
+        return np.full(n, self.value)
+
+
+def _label_delay(value: Any) -> Any:
+    """A plain duration is a fixed delay."""
+    if isinstance(value, (str, int, float)) and not isinstance(value, bool):
+        return {"dist": "fixed", "value": value}
+    return value
+
+
 class DomainSpec(Strict):
-    """Which domain generates the traffic, and how its labels arrive."""
+    """Which domain generates the traffic, and how its labels arrive.
+
+    ``label_share`` is the fraction of requests that ever get a label (the
+    rest are never reviewed, never charged back, never clicked on).
+    """
 
     kind: str = "fraud"
     params: dict[str, Any] = Field(default_factory=dict)
-    label_delay: Duration = 45 * 86400.0
+    label_delay: Annotated[LabelDelay, BeforeValidator(_label_delay)] = LabelDelay(value="45d")
+    label_share: float = Field(1.0, gt=0, le=1)
     train_window: Duration = 90 * 86400.0
+
+    @property
+    def labels_complete(self) -> bool:
+        """True when every label arrives, all after the same delay."""
+        return self.label_delay.fixed and self.label_share == 1.0
 
 
 class DriftEvent(Strict):

@@ -38,6 +38,16 @@ class Day:
     rows: Rows
     state: np.ndarray
     route: np.ndarray  # uniform per row: which model serves it when traffic is split
+    label_at: np.ndarray | None = None   # when each row's label arrives (None: after the fixed delay)
+    labelled: np.ndarray | None = None   # whether each row ever gets a label (None: all do)
+
+    def known(self, now: float | None) -> np.ndarray | None:
+        """Which rows' labels are in hand at ``now`` (``None``: all of them, or no cut-off asked)."""
+        mask = self.labelled
+        if now is not None and self.label_at is not None:
+            arrived = self.label_at <= now
+            mask = arrived if mask is None else mask & arrived
+        return mask
 
 
 class TrafficStore:
@@ -66,14 +76,22 @@ class TrafficStore:
                 del self._features[old]
         return self._features[index]
 
-    def labelled(self, start: float, end: float) -> Rows:
-        """All sampled rows (labels included) of requests with ``start <= t < end``."""
+    def labelled(self, start: float, end: float, known_at: float | None = None) -> Rows:
+        """The sampled rows (labels included) of requests with ``start <= t < end``.
+
+        Only rows that ever get a label are returned, and with ``known_at``
+        only those whose label has arrived by then.
+        """
         first, last = int(np.floor(start / DAY)), int(np.ceil(end / DAY)) - 1
         parts = []
         for d in range(first, last + 1):
             day = self.day(d)
             lo, hi = np.searchsorted(day.times, [start, end])
-            parts.append({k: v[lo:hi] for k, v in day.rows.items()})
+            part = {k: v[lo:hi] for k, v in day.rows.items()}
+            keep = day.known(known_at)
+            if keep is not None:
+                part = {k: v[keep[lo:hi]] for k, v in part.items()}
+            parts.append(part)
         return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
 
     def features_of(self, rows: Rows, idx: np.ndarray) -> np.ndarray:
@@ -115,7 +133,19 @@ class TrafficStore:
             rows[col] = out
         route = rng.random(n)
         cum = np.r_[0.0, np.cumsum(arrivals)]
-        return Day(index, arrivals, cum, times, tick_of_row, weights, rows, state.astype(np.int16), route)
+        label_at, labelled = self._label_process(index, times)
+        return Day(index, arrivals, cum, times, tick_of_row, weights, rows, state.astype(np.int16), route,
+                   label_at, labelled)
+
+    def _label_process(self, index: int, times: np.ndarray) -> tuple[np.ndarray | None, np.ndarray | None]:
+        """Each row's label arrival time and whether it is ever labelled, from a stream of their own."""
+        spec = self.scenario.domain
+        if spec.labels_complete:
+            return None, None
+        rng = stream(self.scenario.seed, "labels", index + _DAY_KEY_OFFSET)
+        label_at = times + spec.label_delay.draw(rng, len(times))
+        labelled = rng.random(len(times)) < spec.label_share if spec.label_share < 1.0 else None
+        return label_at, labelled
 
 
 def _compact(dtype: np.dtype) -> np.dtype:

@@ -9,6 +9,7 @@ change takes effect from the tick it happens in.
 from __future__ import annotations
 
 import math
+from collections import deque
 
 import numpy as np
 import simpy
@@ -31,19 +32,23 @@ from .traffic import DAY
 _SCALE_CHECK = 300.0       # the autoscaler looks at the last 5 minutes, every 5 minutes
 _DECAY_DAYS = 7            # the decay monitor averages the last week of labelled days
 _CANARY_PARITY_PSI = 0.1   # served vs registry scores on the same requests: a healthy build gives 0
-_MANUAL_SCALE_TARGET = 0.7
-_DRIFT_ROWS = 4000         # rows a day's drift check looks at  # utilisation a responder sizes the service for when scaling by hand
+_MANUAL_SCALE_TARGET = 0.7  # utilisation a responder sizes the service for when scaling by hand
+_MIN_MONITOR_LABELS = 500  # labels the performance monitor needs before it reports
+_MONITOR_ROWS = 20_000     # rows it scores at most
+_DRIFT_ROWS = 4000         # rows a day's drift check looks at
 
 
 def train_model(store: TrafficStore, domain: Domain, data_end: float, window: float, now: float,
-                number: int, rng: np.random.Generator, reference_rows: int = 20_000) -> ModelVersion:
-    """Fit a model version on the sampled requests of ``[data_end - window, data_end)``.
+                number: int, rng: np.random.Generator, reference_rows: int = 20_000,
+                known_at: float | None = None) -> ModelVersion:
+    """Fit a model version on the labelled requests of ``[data_end - window, data_end)``.
 
-    A fifth of the rows is held out for the version's reference metric; a
+    With ``known_at``, only labels that have arrived by then are used. A
+    fifth of the rows is held out for the version's reference metric; a
     uniform sample of the window summarises its inputs for drift checks.
     """
     data_start = data_end - window
-    rows = store.labelled(data_start, data_end)
+    rows = store.labelled(data_start, data_end, known_at)
     y = rows["label"]
     holdout = rng.random(len(y)) < 0.2
     train_idx = np.flatnonzero(~holdout)
@@ -106,6 +111,11 @@ class World:
         self.daily: list[dict] = []
         self.lead_times: list[float] = []
         self.drift_now = 0.0
+        # Served scores of recent days, for a performance monitor that waits on random labels.
+        self._served: deque | None = None
+        if config.monitoring.performance and not scenario.domain.labels_complete:
+            keep = int(math.ceil(scenario.domain.label_delay.latest / DAY)) + _DECAY_DAYS + 1
+            self._served = deque(maxlen=keep)
         self.events.add(0.0, "deployed", initial_model.version, "initial model")
         for truth in store.schedule.truth(domain.param_targets, scenario.duration):
             detail = drift_detail(truth)
@@ -176,6 +186,9 @@ class World:
         self.drift_now = max(self.plane.live.model.reference.psi(rows).values()) if scored.any() else 0.0
         self.daily.append({"day": d, "level": self.level, **metrics, "drift_score": self.drift_now,
                            "model_version": self.plane.live.model.version})
+        if self._served is not None and scored.any():
+            idx = np.flatnonzero(scored)
+            self._served.append((d, self.plane.live.model.version, idx, scores[idx].astype(np.float32)))
         self.plane.close_day(metrics, self.drift_now)
 
     # ------------------------------------------------------------- processes
@@ -203,10 +216,12 @@ class World:
                          service_mean=self.plane.queue.service.mean)
 
     def _decay(self) -> float:
-        """Reference metric minus the mean metric of the latest labelled days the live model served."""
+        """Reference metric minus the metric of the latest labelled days the live model served."""
         if not self.cfg.monitoring.performance:
             return float("nan")
-        labelled_until = self.env.now - self.sc.domain.label_delay
+        if not self.sc.domain.labels_complete:
+            return self._decay_from_arrived_labels()
+        labelled_until = self.env.now - self.sc.domain.label_delay.earliest
         live = self.plane.live.model
         values = []
         for r in reversed(self.daily):
@@ -217,6 +232,38 @@ class World:
         if len(values) < _DECAY_DAYS:
             return float("nan")
         gap = live.reference_metric - float(np.mean(values))
+        return gap if self.domain.higher_is_better else -gap
+
+    def _decay_from_arrived_labels(self) -> float:
+        """The decay on the labels in hand now, over the live model's latest week of served scores.
+
+        With random delays and unlabelled requests, a day is never complete:
+        the monitor scores what has arrived (an unbiased sample of the day when
+        the delay does not depend on the request), as a real one would, on the
+        latest days with at least half their labels in.
+        """
+        labelled_until = self.env.now - self.sc.domain.label_delay.median
+        live = self.plane.live.model
+        ys, scores = [], []
+        for day, version, idx, day_scores in reversed(self._served):
+            if version != live.version or len(ys) == _DECAY_DAYS:
+                break
+            if (day + 1) * DAY > labelled_until:
+                continue
+            known = self.store.day(day).known(self.env.now)
+            keep = known[idx] if known is not None else np.ones(len(idx), dtype=bool)
+            ys.append(self.store.day(day).rows["label"][idx[keep]])
+            scores.append(day_scores[keep])
+        if len(ys) < _DECAY_DAYS:
+            return float("nan")
+        y, s = np.concatenate(ys), np.concatenate(scores)
+        if len(y) < _MIN_MONITOR_LABELS:
+            return float("nan")
+        step = max(1, len(y) // _MONITOR_ROWS)  # an even subsample keeps the daily check cheap
+        value = self.domain.metrics(y[::step], s[::step])[self.domain.metric]
+        if math.isnan(value):
+            return float("nan")
+        gap = live.reference_metric - value
         return gap if self.domain.higher_is_better else -gap
 
     def _pipeline(self, view: WorldView | None, reason: str | None = None, fault: str | None = None):
@@ -233,8 +280,8 @@ class World:
         yield self.env.timeout(cfg.duration)
         number = self.registry.next_number()
         model = self.registry.add(train_model(
-            self.store, self.domain, started - self.sc.domain.label_delay, cfg.window, self.env.now,
-            number, stream(self.sc.seed, "train", self.level, number)))
+            self.store, self.domain, started - self.sc.domain.label_delay.earliest, cfg.window, self.env.now,
+            number, stream(self.sc.seed, "train", self.level, number), known_at=started))
         self.events.add(self.env.now, "retrained", model.version,
                         f"{model.rows} labelled rows, holdout {self.domain.metric} {model.reference_metric:.3f}")
         yield from self._deploy(model, fault)

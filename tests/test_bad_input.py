@@ -143,6 +143,14 @@ CASES = {
                        ("p99",)),
     "zero-concurrency-budget": (lambda d: d["serving"].update(concurrency_budget=0),
                                 "serving.concurrency_budget", ()),
+    "label-delay-missing-high": (lambda d: d["domain"].update(label_delay={"dist": "uniform", "low": "30d"}),
+                                 "domain.label_delay", ("high",)),
+    "label-delay-unknown-dist": (lambda d: d["domain"].update(label_delay={"dist": "gamma", "mean": "3d"}),
+                                 "domain.label_delay", ()),
+    "label-share-above-one": (lambda d: d["domain"].update(label_share=1.5), "domain.label_share", ()),
+    "incremental-drift-of-a-concept": (lambda d: d["drift"][0].update(kind="incremental"), "drift.0",
+                                       ("moves numbers",)),
+    "recurring-drift-without-period": (lambda d: d["drift"][0].update(kind="recurring"), "drift.0", ("period",)),
     "negative-exact-above": (lambda d: d["serving"].update(exact_above=-0.5), "serving.exact_above", ()),
 }
 

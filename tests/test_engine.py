@@ -85,7 +85,7 @@ def test_retraining_never_sees_labels_that_have_not_arrived():
     d = FraudDomain(sc.domain.params)
     store = TrafficStore(sc, d, DriftSchedule(d.params, sc.drift))
     now = 100 * 86400.0
-    data_end = now - sc.domain.label_delay
+    data_end = now - sc.domain.label_delay.earliest
     first = train_model(store, d, data_end, 30 * 86400.0, now, 2, stream(1, "t"))
     # Flip every label after the cut-off: a model that peeked would change.
     for day in range(int(data_end // 86400), 101):
@@ -94,7 +94,7 @@ def test_retraining_never_sees_labels_that_have_not_arrived():
         rows.rows["label"][late] = 1 - rows.rows["label"][late]
     second = train_model(store, d, data_end, 30 * 86400.0, now, 2, stream(1, "t"))
     assert np.array_equal(first.scorer.weights, second.scorer.weights)
-    assert first.data_end == data_end <= now - sc.domain.label_delay
+    assert first.data_end == data_end <= now - sc.domain.label_delay.earliest
 
 
 def test_an_interrupted_write_leaves_nothing(tmp_path, short_run, monkeypatch):
