@@ -72,6 +72,7 @@ class DataPlane:
         self.rows: list[dict] = []
         self._pending: list[tuple[float, str, float]] = []
         self.day_index = -1
+        self.last_day_health = (0.0, float("nan"))  # failed share and p99 latency (s) of the last closed day
         self._new_day(0)
 
     # ----------------------------------------------------------------- state
@@ -324,7 +325,11 @@ class DataPlane:
                 **{f"cost_{c}": float(by_category[c][r]) for c in CATEGORIES},
                 "cost_cumulative": float(cumulative[r]),
             })
-        self.hist.add_counts(self.acc_hist.sum(axis=0), float(a["latency"].sum()))
+        day_hist = self.acc_hist.sum(axis=0)
+        requests = float(a["requests"].sum())
+        day_p99 = float(row_quantiles(day_hist[None, :], 0.99)[0]) if day_hist.sum() > 0 else float("nan")
+        self.last_day_health = (float(a["failed"].sum()) / requests if requests > 0 else 0.0, day_p99)
+        self.hist.add_counts(day_hist, float(a["latency"].sum()))
         self.totals["requests"] += float(a["requests"].sum())
         self.totals["failed"] += float(a["failed"].sum())
         self.totals["shed"] += float(a["shed"].sum())

@@ -12,10 +12,10 @@ from __future__ import annotations
 import copy
 from functools import cache
 from importlib import resources
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import yaml
-from pydantic import Field, ValidationError
+from pydantic import AfterValidator, Field, ValidationError
 
 from .errors import ScenarioError, did_you_mean
 from .scenario import Duration, Strict
@@ -24,12 +24,24 @@ if TYPE_CHECKING:
     from .scenario import Scenario
 
 
+def _policy_spec(value: str | None) -> str | None:
+    if value is not None and ":" not in value:
+        raise ValueError(f"{value!r} is not a policy: name one as 'module:Class'")
+    return value
+
+
+PolicySpec = Annotated[str | None, AfterValidator(_policy_spec)]
+
+
 class Monitoring(Strict):
-    """What is watched and how fast a problem is noticed."""
+    """What is watched and how fast a problem is noticed; each alert costs ``alert_hours`` of triage."""
 
     performance: bool = False
     drift: bool = False
     drift_threshold: float = Field(0.2, gt=0)
+    alert_hours: float = Field(0.25, ge=0)
+    policy: PolicySpec = None
+    params: dict[str, Any] = Field(default_factory=dict)
     outage_detection: Duration = 3600.0
     silent_failure_detection: Duration = 7 * 86400.0
     security_detection: Duration = 30 * 86400.0
@@ -38,11 +50,15 @@ class Monitoring(Strict):
 class Retraining(Strict):
     """When a new model is trained, on what window, at what price."""
 
-    trigger: Literal["never", "schedule", "drift", "decay", "drift_or_decay"] = "schedule"
+    trigger: Literal["never", "schedule", "alert", "drift", "decay", "drift_or_decay"] = "schedule"
     every: Duration = 90 * 86400.0
     decay_threshold: float = Field(0.03, gt=0)
     human_delay: Duration = 0.0
     window: Duration = 90 * 86400.0
+    # sliding: the latest `window` of labelled data; expanding: everything labelled since `window` before the start
+    window_mode: Literal["sliding", "expanding"] = "sliding"
+    policy: PolicySpec = None
+    params: dict[str, Any] = Field(default_factory=dict)
     duration: Duration = 3600.0
     engineer_hours: float = Field(0.0, ge=0)
     compute_cost: float = Field(0.0, ge=0)
@@ -51,17 +67,21 @@ class Retraining(Strict):
 class Deployment(Strict):
     """How a trained model reaches production and how a bad release is caught."""
 
-    strategy: Literal["manual", "cicd", "canary"] = "cicd"
+    strategy: Literal["manual", "cicd", "direct", "blue_green", "canary", "shadow"] = "cicd"
     lead_time: Duration = 86400.0
     failure_rate: float = Field(0.1, ge=0, le=1)
     health_checks: bool = True
     canary_share: float = Field(1.0, gt=0, le=1)
+    # A stepped canary's traffic shares, each held for canary_duration (default: just canary_share).
+    canary_steps: list[Annotated[float, Field(gt=0, le=1)]] | None = None
     canary_duration: Duration = 1800.0
     auto_rollback: bool = False
     secret_scanning: bool = False
     retry_delay: Duration = 86400.0
     max_attempts: int = Field(3, ge=1)
     engineer_hours: float = Field(0.0, ge=0)
+    policy: PolicySpec = None
+    params: dict[str, Any] = Field(default_factory=dict)
 
 
 class Incidents(Strict):
@@ -74,7 +94,8 @@ class Incidents(Strict):
 class Autoscaling(Strict):
     """Replica count policy: fixed, or scale to a target utilisation."""
 
-    policy: Literal["none", "target_utilisation"] = "none"
+    policy: Annotated[str, AfterValidator(lambda v: v if v in ("none", "target_utilisation") else _policy_spec(v))] = "none"
+    params: dict[str, Any] = Field(default_factory=dict)
     target: float = Field(0.6, gt=0, lt=1)
     tolerance: float = Field(0.1, ge=0, lt=1)
     min_replicas: int = Field(1, ge=1)
@@ -123,6 +144,24 @@ def _merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def check_policies(cfg: LevelConfig, source: str, where: str) -> None:
+    """Build each of a level's policies once, so a bad trigger or plug-in is bad input, not a crash."""
+    from .policies import (PolicyImportError, autoscaling_policy, deployment_policy, monitoring_policy,
+                           retraining_policy)
+
+    checks = [("retraining", lambda: retraining_policy(cfg.retraining, cfg.monitoring)),
+              ("monitoring", lambda: monitoring_policy(cfg.monitoring, cfg.retraining.decay_threshold)),
+              ("deployment", lambda: deployment_policy(cfg.deployment)),
+              ("autoscaling", lambda: autoscaling_policy(cfg.autoscaling))]
+    for section, build in checks:
+        try:
+            build()
+        except PolicyImportError as exc:
+            raise ScenarioError(source, f"{where}.{section}.policy", str(exc)) from None
+        except ValueError as exc:
+            raise ScenarioError(source, f"{where}.{section}.trigger", str(exc)) from None
+
+
 def resolve_levels(scenario: "Scenario", source: str = "<scenario>") -> dict[int, LevelConfig]:
     """Each requested level's preset with the scenario's overrides applied."""
     resolved = {}
@@ -142,12 +181,5 @@ def resolve_levels(scenario: "Scenario", source: str = "<scenario>") -> dict[int
                 hint = did_you_mean(loc[-1], _known_keys(LevelConfig, loc[:-1]))
                 raise ScenarioError(source, key, "unknown key" + hint) from None
             raise ScenarioError(source, key, err["msg"].removeprefix("Value error, ")) from None
-        cfg = resolved[level]
-        from .policies import retraining_policy
-
-        try:
-            retraining_policy(cfg.retraining, cfg.monitoring.drift_threshold, cfg.monitoring.drift,
-                              cfg.monitoring.performance)
-        except ValueError as exc:
-            raise ScenarioError(source, f"overrides.{level}.retraining.trigger", str(exc)) from None
+        check_policies(resolved[level], source, f"overrides.{level}")
     return {level: resolved[level] for level in scenario.levels}

@@ -19,19 +19,20 @@ from .domains import Domain
 from .ledger import EventLog
 from .levels import LevelConfig
 from .monitoring import Reference
-from .policies import WorldView, autoscaling_policy, retraining_policy
+from .errors import RunFailure
+from .policies import (Alert, CanaryCheck, DayObservation, ModelInfo, WorldView, autoscaling_policy,
+                       deployment_policy, monitoring_policy, policy_name, retraining_policy)
 from .registry import BrokenScorer, ModelRegistry, ModelVersion
 from .rng import stream
 from .scenario import Scenario
 from .serving import RequestQueue, TickQueue
-from .serving.failures import DEPLOY_FAULTS, pick_fault
+from .serving.failures import DEPLOY_FAULTS, SLOWDOWN, pick_fault
 from .serving.queueing import ServiceModel
 from .store import TrafficStore
 from .traffic import DAY
 
 _SCALE_CHECK = 300.0       # the autoscaler looks at the last 5 minutes, every 5 minutes
 _DECAY_DAYS = 7            # the decay monitor averages the last week of labelled days
-_CANARY_PARITY_PSI = 0.1   # served vs registry scores on the same requests: a healthy build gives 0
 _MANUAL_SCALE_TARGET = 0.7  # utilisation a responder sizes the service for when scaling by hand
 _MIN_MONITOR_LABELS = 500  # labels the performance monitor needs before it reports
 _MONITOR_ROWS = 20_000     # rows it scores at most
@@ -63,6 +64,10 @@ def train_model(store: TrafficStore, domain: Domain, data_end: float, window: fl
     reference = Reference.from_rows({k: v[uniform] for k, v in rows.items()}, domain.drift_columns)
     score_ref = Reference.from_rows({"score": scorer.score(store.features_of(rows, uniform))}, ["score"])
     return ModelVersion(number, now, data_start, data_end, len(y), scorer, float(ref_metric), reference, score_ref)
+
+
+class PolicyFailure(RunFailure):
+    """A policy raised (or answered nonsense) while the run was going: exit status 1."""
 
 
 def drift_detail(truth: dict) -> str:
@@ -99,9 +104,13 @@ class World:
                              scenario.serving.exact_above, scenario.seed)
 
         self.plane = DataPlane(scenario, level, domain, store, make_queue, Release(initial_model, initial_model.scorer))
-        self.retrain_policy = retraining_policy(config.retraining, config.monitoring.drift_threshold,
-                                                config.monitoring.drift, config.monitoring.performance)
+        self.retrain_policy = retraining_policy(config.retraining, config.monitoring)
+        self.monitor_policy = monitoring_policy(config.monitoring, config.retraining.decay_threshold)
+        self.deploy_policy = deployment_policy(config.deployment)
         self.scale_policy = autoscaling_policy(config.autoscaling)
+        self.alerts_today: tuple[Alert, ...] = ()
+        self.psi_today: dict[str, float] = {}
+        self.score_psi_today = float("nan")
         self._deploy_rng = stream(scenario.seed, "deploy", level)
         self.pipeline_busy = False
         self.last_retrain: float | None = None
@@ -133,6 +142,14 @@ class World:
             self.env.process(self._replica_crashes())
         if config.autoscaling.policy != "none":
             self.env.process(self._autoscaler())
+
+    def _ask(self, policy, method: str, *args):
+        """Call a policy; if it raises, stop the run with one line naming it, the level and the time."""
+        try:
+            return getattr(policy, method)(*args)
+        except Exception as exc:
+            raise PolicyFailure(f"policy {policy_name(policy)}.{method} raised {type(exc).__name__}: {exc} "
+                                f"(level {self.level}, simulated day {self.env.now / DAY:.2f})") from None
 
     @property
     def costs(self) -> dict:
@@ -183,7 +200,11 @@ class World:
         # Drift is checked on an evenly spread subset: enough for PSI on deciles.
         subset = np.flatnonzero(scored)[:: max(1, int(scored.sum()) // _DRIFT_ROWS)]
         rows = {k: v[subset] for k, v in day.rows.items()}
-        self.drift_now = max(self.plane.live.model.reference.psi(rows).values()) if scored.any() else 0.0
+        live = self.plane.live.model
+        self.psi_today = live.reference.psi(rows) if scored.any() else {}
+        self.drift_now = max(self.psi_today.values()) if self.psi_today else 0.0
+        self.score_psi_today = (live.score_reference.psi({"score": scores[subset]})["score"]
+                                if scored.any() else float("nan"))
         self.daily.append({"day": d, "level": self.level, **metrics, "drift_score": self.drift_now,
                            "model_version": self.plane.live.model.version})
         if self._served is not None and scored.any():
@@ -199,21 +220,48 @@ class World:
             self.flush()
             self._close_day()
             view = self.view(with_decay=True)
-            if self.cfg.monitoring.drift and view.drift_score > self.cfg.monitoring.drift_threshold:
-                self.events.add(self.env.now, "alert", self.plane.live.model.version,
-                                f"data drift: PSI {view.drift_score:.2f}")
-            if not self.pipeline_busy and self.retrain_policy.should_retrain(view):
+            self._monitor(view)
+            view = view._replace(alerts=self.alerts_today)
+            if not self.pipeline_busy and self._ask(self.retrain_policy, "should_retrain", view):
                 self.env.process(self._pipeline(view))
+
+    def _monitor(self, view: WorldView) -> None:
+        """The day's observations through the level's monitoring policy; each alert costs triage time."""
+        live = self.plane.live.model
+        in_hand = float("nan")
+        if not math.isnan(view.decay):
+            in_hand = live.reference_metric - (view.decay if self.domain.higher_is_better else -view.decay)
+        health = self.plane.last_day_health
+        obs = DayObservation(self.plane.day_index - 1,
+                             self.psi_today if self.cfg.monitoring.drift else {},
+                             self.score_psi_today if self.cfg.monitoring.drift else float("nan"),
+                             in_hand, view.decay, health[0], health[1])
+        alerts = tuple(self._ask(self.monitor_policy, "alerts", view, obs) or ())
+        for alert in alerts:
+            self.events.add(self.env.now, "alert", live.version, alert.detail or alert.kind)
+        if alerts:
+            self.charge("people", len(alerts) * self.cfg.monitoring.alert_hours * self.costs["engineer_hour"])
+        self.alerts_today = alerts
 
     def view(self, with_decay: bool = False) -> WorldView:
         """The read-only view policies decide on."""
+        metrics = ()
+        if self.cfg.monitoring.performance:
+            labelled_until = self.env.now - self.sc.domain.label_delay.median
+            metrics = tuple({k: v for k, v in r.items() if k not in ("level", "drift_score")}
+                            for r in self.daily[-60:] if (r["day"] + 1) * DAY <= labelled_until)[-_DECAY_DAYS:]
+        registry = tuple(ModelInfo(m.version, m.trained_at, m.data_start, m.data_end, m.rows, m.reference_metric)
+                         for m in self.registry.versions)
         return WorldView(now=self.env.now,
                          drift_score=self.drift_now if self.cfg.monitoring.drift else float("nan"),
                          decay=self._decay() if with_decay else float("nan"),
                          last_retrain=self.last_retrain, pipeline_busy=self.pipeline_busy,
                          replicas=self.plane.replicas,
                          arrival_rate=self.plane.recent_arrival_rate(self.env.now, _SCALE_CHECK),
-                         service_mean=self.plane.queue.service.mean)
+                         service_mean=self.plane.queue.service.mean,
+                         level=self.level, metrics=metrics, alerts=self.alerts_today, registry=registry,
+                         live_version=self.plane.live.model.version,
+                         failed_share=self.plane.last_day_health[0], latency_p99=self.plane.last_day_health[1])
 
     def _decay(self) -> float:
         """Reference metric minus the metric of the latest labelled days the live model served."""
@@ -271,7 +319,8 @@ class World:
         cfg = self.cfg.retraining
         self.pipeline_busy = True
         self.last_retrain = self.env.now
-        self.events.add(self.env.now, "retrain_requested", None, reason or self.retrain_policy.reason(view))
+        self.events.add(self.env.now, "retrain_requested", None,
+                        reason or self._ask(self.retrain_policy, "reason", view))
         if cfg.human_delay > 0 and reason is None:
             yield self.env.timeout(cfg.human_delay)
         started = self.env.now
@@ -279,11 +328,16 @@ class World:
         self.charge("infrastructure", cfg.compute_cost)
         yield self.env.timeout(cfg.duration)
         number = self.registry.next_number()
+        data_end = started - self.sc.domain.label_delay.earliest
+        # Expanding: everything labelled since the first model's window began.
+        window = cfg.window if cfg.window_mode == "sliding" else data_end + self.sc.domain.train_window
         model = self.registry.add(train_model(
-            self.store, self.domain, started - self.sc.domain.label_delay.earliest, cfg.window, self.env.now,
+            self.store, self.domain, data_end, window, self.env.now,
             number, stream(self.sc.seed, "train", self.level, number), known_at=started))
         self.events.add(self.env.now, "retrained", model.version,
-                        f"{model.rows} labelled rows, holdout {self.domain.metric} {model.reference_metric:.3f}")
+                        f"data days {model.data_start / DAY:.1f} to {model.data_end / DAY:.1f} ({cfg.window_mode}), "
+                        f"{model.rows} labelled rows, seed stream train/{self.level}/{number}, "
+                        f"holdout {self.domain.metric} {model.reference_metric:.3f}")
         yield from self._deploy(model, fault)
         self.pipeline_busy = False
 
@@ -318,17 +372,21 @@ class World:
             if effect == "crash" and dep.health_checks:
                 self.events.add(self.env.now, "deploy_failed", model.version,
                                 f"{fault.name}: {fault.story}; caught by health check")
-            elif dep.canary_share < 1.0:
-                passed = yield from self._canary(release, fault)
-                if passed:
-                    self._go_live(release, ready)
-                    return
             else:
-                previous = self.plane.live
-                self._go_live(release, ready)
-                if release.fault is None:
-                    return
-                yield from self._bad_release(release, previous, fault)
+                staged = dep.strategy in ("canary", "shadow") or dep.canary_steps or dep.canary_share < 1.0
+                passed = True
+                if staged:
+                    passed = yield from self._canary(release, fault)
+                if passed:
+                    previous = self.plane.live
+                    if dep.strategy == "blue_green":
+                        # The old (blue) pool stays up beside the new one while the release bakes.
+                        self.charge("infrastructure", self.plane.replicas * dep.canary_duration / 3600.0
+                                    * self.sc.serving.cost_per_replica_hour)
+                    self._go_live(release, ready)
+                    if release.fault is None:
+                        return
+                    yield from self._bad_release(release, previous, fault)
             yield self.env.timeout(dep.retry_delay)
         self.events.add(self.env.now, "deploy_abandoned", model.version, f"{dep.max_attempts} attempts failed")
 
@@ -347,6 +405,14 @@ class World:
             self.events.add(self.env.now, "incident", release.model.version, "release crashes on start: service down")
         yield self.env.timeout(detect)
         self.events.add(self.env.now, "deploy_failed", release.model.version, f"{fault.name}: {fault.story}")
+        blue_green = self.cfg.deployment.strategy == "blue_green"
+        if blue_green and detect <= self.cfg.deployment.canary_duration:
+            # The old pool is still up: switching back is one step.
+            self.flush()
+            self.plane.set_live(previous)
+            self.events.add(self.env.now, "rollback", previous.model.version,
+                            f"blue-green switch back, {detect / 3600:.1f} h after release")
+            return
         yield self.env.timeout(inc.repair_time)
         self._charge_repair()
         self.flush()
@@ -368,34 +434,45 @@ class World:
         self.charge("people", inc.responders * 8.0 * self.costs["engineer_hour"])  # a day to rotate and audit
 
     def _canary(self, release: Release, fault=None):
-        """Serve the candidate to ``canary_share`` of traffic, check it, then promote or roll back.
+        """Serve the candidate to a share of traffic (each of ``canary_steps`` in turn), judging it after each.
 
-        The check is a parity test: the scores the canary served are compared
-        (PSI) with the registry model's own scores on the same requests. A
-        healthy build matches; a build that reads its inputs wrongly does not.
+        A ``shadow`` candidate scores a copy of every request and serves none.
+        The judge is the level's deployment policy; it sees the parity check —
+        the scores the candidate served against the registry model's own
+        scores on the same requests (PSI: a healthy build gives 0) — and its
+        speed against the live release's. A candidate that never started is
+        rolled back whatever the policy says.
         """
         dep = self.cfg.deployment
-        if release.fault in ("crash", "slow"):  # the canary never becomes ready, or its latency gives it away
-            why = "canary failed to start" if release.fault == "crash" else "canary latency five times the baseline"
-            self.events.add(self.env.now, "deploy_failed", release.model.version, f"{fault.name}: {why}")
+        shadow = dep.strategy == "shadow"
+        steps = [0.0] if shadow else list(dep.canary_steps or [dep.canary_share])
+        name = f"{fault.name}: " if fault else ""
+        if release.fault == "crash":
+            self.events.add(self.env.now, "deploy_failed", release.model.version, f"{name}canary failed to start")
             self.events.add(self.env.now, "rollback", self.plane.live.model.version, "automated, canary")
             return False
-        self.flush()
         plane = self.plane
-        plane.canary, plane.canary_share, plane.canary_scores, plane.canary_offline = release, dep.canary_share, [], []
-        yield self.env.timeout(dep.canary_duration)
-        self.flush()
-        plane.canary = None
-        if not plane.canary_scores:
-            return True
-        offline = Reference.from_rows({"score": np.concatenate(plane.canary_offline)}, ["score"])
-        moved = offline.psi({"score": np.concatenate(plane.canary_scores)})["score"]
-        if moved > _CANARY_PARITY_PSI and dep.auto_rollback:
-            name = f"{fault.name}: " if fault else ""
-            self.events.add(self.env.now, "deploy_failed", release.model.version,
-                            f"{name}canary scores differ from the registry model's (PSI {moved:.2f})")
-            self.events.add(self.env.now, "rollback", plane.live.model.version, "automated, canary")
-            return False
+        for step, share in enumerate(steps):
+            self.flush()
+            plane.canary, plane.canary_share, plane.canary_scores, plane.canary_offline = release, share, [], []
+            yield self.env.timeout(dep.canary_duration)
+            self.flush()
+            plane.canary = None
+            if shadow:  # a second pool scores the copy of the traffic
+                self.charge("infrastructure", plane.replicas * dep.canary_duration / 3600.0
+                            * self.sc.serving.cost_per_replica_hour)
+            moved = float("nan")
+            if plane.canary_scores:
+                offline = Reference.from_rows({"score": np.concatenate(plane.canary_offline)}, ["score"])
+                moved = offline.psi({"score": np.concatenate(plane.canary_scores)})["score"]
+            check = CanaryCheck(share, step, moved, SLOWDOWN if release.fault == "slow" else 1.0, True)
+            if dep.auto_rollback and self._ask(self.deploy_policy, "should_rollback", self.view(), check):
+                why = (f"canary latency {check.latency_ratio:.0f}x the live release's" if check.latency_ratio > 1
+                       else f"canary scores differ from the registry model's (PSI {moved:.2f})")
+                self.events.add(self.env.now, "deploy_failed", release.model.version, f"{name}{why}")
+                self.events.add(self.env.now, "rollback", plane.live.model.version,
+                                f"automated, {'shadow' if shadow else f'canary step {step + 1} at {share:.0%}'}")
+                return False
         return True
 
     def _data_path_event(self, event):
@@ -476,7 +553,12 @@ class World:
         cfg = self.cfg.autoscaling
         while True:
             yield self.env.timeout(_SCALE_CHECK)
-            want = self.scale_policy.desired_replicas(self.view())
+            want = self._ask(self.scale_policy, "desired_replicas", self.view())
+            if isinstance(want, bool) or not isinstance(want, (int, np.integer)) or want < 1:
+                raise PolicyFailure(f"policy {policy_name(self.scale_policy)}.desired_replicas returned {want!r}, "
+                                    f"not a whole number of replicas >= 1 (level {self.level}, "
+                                    f"simulated day {self.env.now / DAY:.2f})")
+            want = int(want)
             if want > self.plane.replicas and not self._scaling:
                 self._scaling = True
                 self.env.process(self._provision(want, cfg.provisioning_delay))

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import math
 
-from ..levels import Autoscaling, Retraining
-from .base import AutoscalingPolicy, RetrainingPolicy, WorldView
+from .base import (Alert, AutoscalingPolicy, CanaryCheck, DayObservation, DeploymentPolicy, MonitoringPolicy,
+                   RetrainingPolicy, WorldView)
 
 
 class NeverRetrain(RetrainingPolicy):
@@ -56,6 +56,75 @@ class DriftOrDecayRetraining(RetrainingPolicy):
         return "+".join(name for name, hit in (("drift", drifted), ("decay", decayed)) if hit)
 
 
+class RetrainOnAlert(RetrainingPolicy):
+    """Retraining by hand: someone starts a job when the monitors alert, at most once per ``every``.
+
+    The level's ``human_delay`` then passes before the job runs.
+    """
+
+    def __init__(self, every: float) -> None:
+        self.every = every
+
+    def should_retrain(self, view: WorldView) -> bool:
+        """True on any data-drift or performance alert of the last day, not too soon after the last job."""
+        if view.last_retrain is not None and view.now - view.last_retrain < self.every - 1e-6:
+            return False
+        return any(a.kind in ("data_drift", "performance") for a in view.alerts)
+
+    def reason(self, view: WorldView) -> str:
+        """The alerts that made someone act."""
+        return "alert: " + ", ".join(sorted({a.kind for a in view.alerts})) if view.alerts else "alert"
+
+
+class ThresholdMonitor(MonitoringPolicy):
+    """The presets' monitor: alert on input drift (largest PSI) and on delayed-label decay.
+
+    >>> m = ThresholdMonitor(drift_threshold=0.2, decay_threshold=0.03, watch_drift=True, watch_performance=False)
+    >>> day = DayObservation(5, {"x": 0.31, "y": 0.02}, 0.0, float("nan"), float("nan"), 0.0, 0.05)
+    >>> [a.kind for a in m.alerts(None, day)]
+    ['data_drift']
+    """
+
+    def __init__(self, drift_threshold: float, decay_threshold: float, watch_drift: bool,
+                 watch_performance: bool) -> None:
+        self.drift_threshold = drift_threshold
+        self.decay_threshold = decay_threshold
+        self.watch_drift = watch_drift
+        self.watch_performance = watch_performance
+
+    def alerts(self, view: WorldView, day: DayObservation) -> list[Alert]:
+        """A ``data_drift`` alert when the largest PSI passes its threshold, a ``performance`` one on decay."""
+        out = []
+        time = (day.day + 1) * 86400.0
+        if self.watch_drift and day.psi:
+            column, value = max(day.psi.items(), key=lambda kv: kv[1])
+            if value > self.drift_threshold:
+                out.append(Alert(time, "data_drift", value, f"data drift: PSI {value:.2f} on {column}"))
+        if self.watch_performance and not math.isnan(day.decay) and day.decay > self.decay_threshold:
+            out.append(Alert(time, "performance", day.decay, f"metric {day.decay:.3f} below its reference"))
+        return out
+
+
+class ParityRollback(DeploymentPolicy):
+    """The presets' canary judge: roll back a candidate that never started, scores unlike its
+    registry model, or serves much slower than the live release.
+
+    >>> ParityRollback().should_rollback(None, CanaryCheck(0.05, 0, 0.4, 1.0, True))
+    True
+    >>> ParityRollback().should_rollback(None, CanaryCheck(0.05, 0, 0.0, 1.1, True))
+    False
+    """
+
+    def __init__(self, psi_limit: float = 0.1, latency_limit: float = 2.0) -> None:
+        self.psi_limit = psi_limit
+        self.latency_limit = latency_limit
+
+    def should_rollback(self, view: WorldView, check: CanaryCheck) -> bool:
+        """True if the candidate crashed, its scores moved past ``psi_limit``, or it is ``latency_limit`` times slower."""
+        return (not check.started or check.score_psi > self.psi_limit
+                or check.latency_ratio > self.latency_limit)
+
+
 class FixedReplicas(AutoscalingPolicy):
     """Keep whatever replicas there are."""
 
@@ -94,28 +163,3 @@ class TargetUtilisation(AutoscalingPolicy):
         return max(self.min_replicas, min(self.max_replicas, need))
 
 
-def retraining_policy(cfg: Retraining, drift_threshold: float, drift_monitored: bool,
-                      performance_monitored: bool) -> RetrainingPolicy:
-    """The policy a preset's ``retraining`` settings describe.
-
-    A trigger that needs a monitor the level does not have is refused.
-    """
-    if cfg.trigger == "never":
-        return NeverRetrain()
-    if cfg.trigger == "schedule":
-        return ScheduledRetraining(cfg.every)
-    wants_drift = cfg.trigger in ("drift", "drift_or_decay")
-    wants_decay = cfg.trigger in ("decay", "drift_or_decay")
-    if wants_drift and not drift_monitored:
-        raise ValueError(f"retraining.trigger {cfg.trigger!r} needs monitoring.drift: true")
-    if wants_decay and not performance_monitored:
-        raise ValueError(f"retraining.trigger {cfg.trigger!r} needs monitoring.performance: true")
-    return DriftOrDecayRetraining(drift_threshold if wants_drift else None,
-                                  cfg.decay_threshold if wants_decay else None, cfg.every)
-
-
-def autoscaling_policy(cfg: Autoscaling) -> AutoscalingPolicy:
-    """The policy a preset's ``autoscaling`` settings describe."""
-    if cfg.policy == "none":
-        return FixedReplicas()
-    return TargetUtilisation(cfg.target, cfg.min_replicas, cfg.max_replicas, cfg.tolerance)
