@@ -60,6 +60,8 @@ class DataPlane:
         self.canary_share = 1.0
         self.canary_scores: list[np.ndarray] = []
         self.canary_offline: list[np.ndarray] = []
+        # A/B test: per sampled row, which arm served it, its decision's cost and its weight.
+        self.ab_rows: list[tuple[np.ndarray, np.ndarray, np.ndarray]] | None = None
         self.last_bad_time = -np.inf   # end of the latest tick that counted as downtime
         self.oom_time: float | None = None  # end of the first tick whose queue overran the replicas' memory
         self.oom_load = 0.0            # requests per replica in flight at that tick
@@ -243,6 +245,8 @@ class DataPlane:
         w = day.weights[lo:hi]
         group = day.tick_of_row[lo:hi] // self.ticks_per_report
         served = self.domain.error_costs(rows, flagged, self.costs)
+        if self.canary is not None and self.ab_rows is not None:
+            self.ab_rows.append((on_canary, served.astype(np.float64), day.weights[lo:hi].astype(np.float64)))
         unscored = self.domain.error_costs(rows, self.domain.unscored_decisions(rows), self.costs)
         if fallback_share.any():  # shed requests get the fallback rule's decision
             fallback = self.domain.error_costs(rows, self.domain.fallback_flags(rows), self.costs)

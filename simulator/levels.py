@@ -67,7 +67,7 @@ class Retraining(Strict):
 class Deployment(Strict):
     """How a trained model reaches production and how a bad release is caught."""
 
-    strategy: Literal["manual", "cicd", "direct", "blue_green", "canary", "shadow"] = "cicd"
+    strategy: Literal["manual", "cicd", "direct", "blue_green", "canary", "shadow", "ab_test"] = "cicd"
     lead_time: Duration = 86400.0
     failure_rate: float = Field(0.1, ge=0, le=1)
     health_checks: bool = True
@@ -75,6 +75,9 @@ class Deployment(Strict):
     # A stepped canary's traffic shares, each held for canary_duration (default: just canary_share).
     canary_steps: list[Annotated[float, Field(gt=0, le=1)]] | None = None
     canary_duration: Duration = 1800.0
+    # ab_test: the challenger takes canary_share of traffic for canary_duration, then, once the
+    # labels are in, a one-sided Welch t-test on cost per request at this level picks the winner.
+    ab_alpha: float = Field(0.05, gt=0, lt=1)
     auto_rollback: bool = False
     secret_scanning: bool = False
     retry_delay: Duration = 86400.0

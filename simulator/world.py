@@ -375,7 +375,11 @@ class World:
             else:
                 staged = dep.strategy in ("canary", "shadow") or dep.canary_steps or dep.canary_share < 1.0
                 passed = True
-                if staged:
+                if dep.strategy == "ab_test":
+                    passed = yield from self._ab_test(release, fault)
+                    if not passed:
+                        return  # the champion stays: no retry of a challenger that lost
+                elif staged:
                     passed = yield from self._canary(release, fault)
                 if passed:
                     previous = self.plane.live
@@ -474,6 +478,42 @@ class World:
                                 f"automated, {'shadow' if shadow else f'canary step {step + 1} at {share:.0%}'}")
                 return False
         return True
+
+    def _ab_test(self, release: Release, fault=None):
+        """Champion against challenger: split the traffic, wait for the labels, test which costs less.
+
+        The challenger serves ``canary_share`` of requests for ``canary_duration``.
+        Once the labels of that window have arrived (the median label delay),
+        a one-sided Welch t-test on the decision cost per request
+        (scipy.stats.ttest_ind) promotes the challenger only if it is cheaper
+        at level ``ab_alpha``.
+        """
+        from scipy.stats import ttest_ind
+
+        dep = self.cfg.deployment
+        if release.fault == "crash":
+            self.events.add(self.env.now, "deploy_failed", release.model.version, "challenger failed to start")
+            return False
+        plane = self.plane
+        self.flush()
+        plane.canary, plane.canary_share, plane.canary_scores, plane.canary_offline = release, dep.canary_share, [], []
+        plane.ab_rows = []
+        yield self.env.timeout(dep.canary_duration)
+        self.flush()
+        plane.canary, rows, plane.ab_rows = None, plane.ab_rows, None
+        yield self.env.timeout(self.sc.domain.label_delay.median)
+        arm = np.concatenate([r[0] for r in rows]) if rows else np.zeros(0, bool)
+        cost = np.concatenate([r[1] for r in rows]) if rows else np.zeros(0)
+        if arm.sum() < 2 or (~arm).sum() < 2:
+            self.events.add(self.env.now, "ab_test", release.model.version, "too few requests to decide: champion stays")
+            return False
+        test = ttest_ind(cost[arm], cost[~arm], equal_var=False, alternative="less")
+        won = bool(test.pvalue < dep.ab_alpha)
+        verdict = "challenger wins" if won else "champion stays"
+        self.events.add(self.env.now, "ab_test", release.model.version,
+                        f"cost per request {cost[arm].mean():.4f} (challenger) vs {cost[~arm].mean():.4f} "
+                        f"(champion), p = {test.pvalue:.3g}: {verdict}")
+        return won
 
     def _data_path_event(self, event):
         """Break the data path at ``event.at`` for ``event.duration``."""

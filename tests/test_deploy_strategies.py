@@ -78,3 +78,27 @@ def test_blue_green_switches_back_without_a_repair():
     started = _events(run, "deploy_started").day.iloc[0]
     assert rollback.day.iloc[0] - started == pytest.approx(1.0, abs=1e-6)
     assert deployed_at is None or deployed_at > rollback.day.iloc[0]
+
+
+def test_an_ab_test_keeps_a_broken_challenger_out_and_promotes_a_better_one():
+    """After the fraud drift, a model retrained on the new fraud costs less than the stale one;
+    before it, a broken build costs more than the healthy champion.
+
+    Labels arrive after 10 days here, so the release at day 100 learns the new fraud of days 60-90.
+    (After the drift even a broken build can beat the stale model: the test is about cost, not health.)
+    """
+    def ab(fault, at, days):
+        sc = load_scenario(ROOT / "scenarios" / "fraud_covid.yaml", levels=[2], releases=[{"at": at, "fault": fault}],
+                           domain={"kind": "fraud", "params": {"fraud_rate": 0.005, "card_not_present_share": 0.3},
+                                   "label_delay": "10d", "train_window": "90d"},
+                           overrides={2: {"retraining": {"trigger": "never", "window": "30d"},
+                                          "deployment": {"strategy": "ab_test", "canary_share": 0.5,
+                                                         "canary_duration": "7d", "failure_rate": 0.0}}})
+        return simulator.run(sc, days=days)
+
+    better, broken = ab("none", "100d", 120), ab(SILENT, "20d", 40)
+    good = _events(better, "ab_test").detail.iloc[0]
+    bad = _events(broken, "ab_test").detail.iloc[0]
+    assert "challenger wins" in good, good
+    assert "champion stays" in bad, bad
+    assert len(_events(broken, "deployed")) == 1  # only the initial model ever went live
