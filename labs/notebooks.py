@@ -1,0 +1,116 @@
+"""Lesson notebooks as JSON: solution regions, graded cells, student copies and reference cells.
+
+Conventions (see INSTRUCTORS.md):
+
+- a solution sits between ``### BEGIN SOLUTION`` and ``### END SOLUTION``
+  lines; a student copy has ``raise NotImplementedError`` in its place;
+- a graded cell has the tag ``graded`` (and ``nbval-check-output``) and
+  names its exercise in its metadata, ``{"labs": {"exercise": "..."}}``;
+  its stored output is the grader's one passing line.
+
+>>> strip_solutions("def f():\\n    ### BEGIN SOLUTION\\n    return 1\\n    ### END SOLUTION\\n")
+'def f():\\n    raise NotImplementedError\\n'
+"""
+from __future__ import annotations
+
+import copy
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+BEGIN, END = "### BEGIN SOLUTION", "### END SOLUTION"
+GRADED = "graded"
+_REGION = re.compile(r"^([ \t]*)" + re.escape(BEGIN) + r"[^\n]*\n.*?^[ \t]*" + re.escape(END) + r"[^\n]*(\n|$)",
+                     re.MULTILINE | re.DOTALL)
+
+Notebook = dict[str, Any]
+
+
+def read(path: str | Path) -> Notebook:
+    """Load a notebook file."""
+    return json.loads(Path(path).read_text(encoding="utf-8"))
+
+
+def write(nb: Notebook, path: str | Path) -> None:
+    """Save a notebook the way Jupyter does (one-space indent, a final newline)."""
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    Path(path).write_text(json.dumps(nb, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
+def source(cell: dict) -> str:
+    """A cell's source as one string."""
+    src = cell.get("source", "")
+    return "".join(src) if isinstance(src, list) else src
+
+
+def set_source(cell: dict, text: str) -> None:
+    """Store ``text`` as the cell's source, split into lines as Jupyter does."""
+    cell["source"] = text.splitlines(keepends=True)
+
+
+def strip_solutions(text: str) -> str:
+    """Replace each solution region with ``raise NotImplementedError`` at the region's indentation."""
+    return _REGION.sub(lambda m: f"{m.group(1)}raise NotImplementedError\n", text)
+
+
+def has_solution(cell: dict) -> bool:
+    """True if the cell holds a solution region."""
+    return cell.get("cell_type") == "code" and BEGIN in source(cell)
+
+
+def is_graded(cell: dict) -> bool:
+    """True for a graded cell."""
+    return cell.get("cell_type") == "code" and GRADED in cell.get("metadata", {}).get("tags", [])
+
+
+def exercise(cell: dict) -> str:
+    """The exercise a graded cell grades."""
+    return cell.get("metadata", {}).get("labs", {}).get("exercise", cell.get("id", "?"))
+
+
+def student_copy(nb: Notebook) -> Notebook:
+    """The notebook with solutions removed and the outputs of every non-graded cell cleared."""
+    out = copy.deepcopy(nb)
+    for cell in out["cells"]:
+        if cell.get("cell_type") != "code":
+            continue
+        if has_solution(cell):
+            set_source(cell, strip_solutions(source(cell)))
+        if not is_graded(cell):
+            cell["outputs"] = []
+        cell["execution_count"] = None
+        for output in cell.get("outputs", []):
+            if "execution_count" in output:
+                output["execution_count"] = None
+    return out
+
+
+def with_reference_cells(submission: Notebook, reference: Notebook) -> Notebook:
+    """The submission with every graded cell (source and expected output) copied from the reference.
+
+    Cells are matched by id. A graded cell the student deleted is put back
+    after the nearest cell before it that the submission still has, so
+    deleting, editing or not running a graded cell cannot pass.
+    """
+    out = copy.deepcopy(submission)
+    cells = out["cells"]
+    position = {c.get("id"): i for i, c in enumerate(cells)}
+    previous_id = None
+    for ref in reference["cells"]:
+        if is_graded(ref):
+            fresh = copy.deepcopy(ref)
+            if ref.get("id") in position:
+                cells[position[ref["id"]]] = fresh
+            else:
+                at = position[previous_id] + 1 if previous_id in position else len(cells)
+                cells.insert(at, fresh)
+                position = {c.get("id"): i for i, c in enumerate(cells)}
+        if ref.get("id") in position:
+            previous_id = ref.get("id")
+    return out
+
+
+def code_cells(nb: Notebook) -> list[dict]:
+    """The code cells in order (nbval numbers them from 0)."""
+    return [c for c in nb["cells"] if c.get("cell_type") == "code"]
