@@ -1,4 +1,4 @@
-"""The command line: ``python -m simulator run | validate | list``.
+"""The command line: ``python -m simulator run | sweep | validate | list``.
 
 Exit status: 0 done, 2 bad input (scenario or arguments), 1 a failure while
 running; either failure prints one line on standard error.
@@ -39,10 +39,33 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--days", type=float, help="simulate this many days instead of the scenario's duration")
     run.add_argument("--fidelity", choices=["tick", "request"], help="replace the scenario's fidelity")
     run.add_argument("--quiet", action="store_true", help="no progress bar and no table")
+    _experiment_options(run)
+    swp = sub.add_parser("sweep", help="run a scenario over a grid of settings; writes DIR/sweep.csv")
+    swp.add_argument("scenario", help="scenario YAML file")
+    swp.add_argument("--param", action="append", default=[], metavar="KEY=V1,V2,...",
+                     help="a setting and its values, e.g. retraining.every=7d,30d or serving.replicas=2,4 "
+                          "(repeat for a grid: every combination runs)")
+    swp.add_argument("--levels", help="comma-separated levels, e.g. 0,3 (default: the scenario's)")
+    swp.add_argument("--seed", type=int, help="replace the scenario's seed")
+    swp.add_argument("--out", type=Path, help="folder for sweep.csv (default results/<scenario>/<time>-sweep)")
+    swp.add_argument("--days", type=float, help="simulate this many days instead of the scenario's duration")
+    swp.add_argument("--fidelity", choices=["tick", "request"], help="replace the scenario's fidelity")
+    swp.add_argument("--quiet", action="store_true", help="no progress bar and no table")
+    _experiment_options(swp)
     val = sub.add_parser("validate", help="check scenario files without running them")
     val.add_argument("scenarios", nargs="+", help="scenario YAML files")
     sub.add_parser("list", help="list the shipped scenarios")
     return parser
+
+
+def _experiment_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--replications", type=int, metavar="N",
+                        help="run N seeds (the same seeds at every level) and report means with 95%% intervals")
+    parser.add_argument("--backend", choices=["serial", "joblib", "dask"],
+                        help="where several runs go: serial, joblib (local processes, the default) or dask")
+    parser.add_argument("--scheduler", metavar="ADDRESS",
+                        help="a Dask scheduler to run on (implies --backend dask; "
+                             "without it, dask starts a local cluster)")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -52,6 +75,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "run":
             return _run(args)
+        if args.command == "sweep":
+            return _sweep(args)
         if args.command == "validate":
             return _validate(args.scenarios)
         return _list()
@@ -75,12 +100,36 @@ def _parse_levels(text: str | None, source: str) -> list[int] | None:
         raise ScenarioError(source, "--levels", f"{text!r} is not a comma-separated list of levels (e.g. 0,3)") from None
 
 
+def _backend(args: argparse.Namespace, source: str) -> str:
+    """The backend asked for (``--scheduler`` alone means dask), checked before anything runs."""
+    from .experiments import check_backend
+
+    backend = args.backend or ("dask" if args.scheduler is not None else "joblib")
+    check_backend(backend, args.scheduler, source)
+    if args.replications is not None and args.replications < 1:
+        raise ScenarioError(source, "--replications", f"must be at least 1, not {args.replications}")
+    return backend
+
+
+def _running(work):
+    """Call ``work()``; a failure while running becomes one line (exit 1), unless debugging."""
+    try:
+        return work()
+    except (ScenarioError, KeyboardInterrupt):
+        raise
+    except Exception as exc:
+        if os.environ.get("SIMULATOR_DEBUG"):
+            raise
+        raise RunFailure(f"{type(exc).__name__}: {exc}") from exc
+
+
 def _run(args: argparse.Namespace) -> int:
     from . import prepare
     from .engine import simulate
     from .output import default_out_dir, write_results
 
     source = args.scenario
+    backend = _backend(args, source)
     sc = prepare(source, levels=_parse_levels(args.levels, source), seed=args.seed, days=args.days)
     if args.fidelity is not None and args.fidelity != sc.fidelity:
         from .scenario import check_scenario
@@ -94,25 +143,67 @@ def _run(args: argparse.Namespace) -> int:
     if out.exists() and not out.is_dir():
         raise ScenarioError(str(out), "--out", "exists and is not a folder")
     console = Console()
-    try:
-        if args.quiet:
-            comparison = simulate(sc)
-        else:
-            from .progress import day_progress
 
-            with day_progress(sc, console=console) as update:
-                comparison = simulate(sc, progress=update)
-    except (ScenarioError, KeyboardInterrupt):
-        raise
-    except Exception as exc:  # a failure while running: one line, unless debugging
-        if os.environ.get("SIMULATOR_DEBUG"):
-            raise
-        raise RunFailure(f"{type(exc).__name__}: {exc}") from exc
+    def work():
+        if args.replications is not None:
+            from .experiments import replicate
+
+            return replicate(sc, args.replications, backend=backend, scheduler=args.scheduler,
+                             progress=not args.quiet, console=console)
+        if args.quiet:
+            return simulate(sc)
+        from .progress import day_progress
+
+        with day_progress(sc, console=console) as update:
+            return simulate(sc, progress=update)
+
+    comparison = _running(work)
     written = write_results(comparison, out, Path(source).read_text(encoding="utf-8"))
     if not args.quiet:
-        console.print(comparison_table(comparison))
+        if "replications" in comparison.summary:
+            console.print(replication_table(comparison.summary))
+        else:
+            console.print(comparison_table(comparison))
         console.print(f"results written to [bold]{written}[/]")
     return 0
+
+
+def _sweep(args: argparse.Namespace) -> int:
+    from .experiments import expand_grid, run_grid, write_sweep
+    from .output import default_out_dir
+
+    source = args.scenario
+    backend = _backend(args, source)
+    replace = {"fidelity": args.fidelity} if args.fidelity is not None else None
+    # Every grid point is built and checked here, before anything runs.
+    points = expand_grid(source, args.param, levels=_parse_levels(args.levels, source), seed=args.seed,
+                         days=args.days, replace=replace)
+    first = points[0].scenario
+    if args.out is not None:
+        out = args.out
+    else:
+        stamp = default_out_dir(first.name)
+        out = stamp.with_name(f"{stamp.name}-sweep")
+    if out.exists() and not out.is_dir():
+        raise ScenarioError(str(out), "--out", "exists and is not a folder")
+    console = Console()
+    frame = _running(lambda: run_grid(points, replications=args.replications, backend=backend,
+                                      scheduler=args.scheduler, source=source, progress=not args.quiet,
+                                      console=console))
+    manifest = {"scenario": first.name, "scenario_sha256": _sha256(source), "seed": first.seed,
+                "levels": first.levels, "duration_days": first.duration / 86400.0, "params": list(args.param),
+                "points": len(points), "replications": args.replications}
+    written = write_sweep(frame, out, manifest)
+    if not args.quiet:
+        console.print(sweep_table(frame, list(points[0].params), first.name))
+        console.print(f"sweep written to [bold]{written}[/]")
+    return 0
+
+
+def _sha256(path: str) -> str:
+    import hashlib
+
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
 def comparison_table(comparison) -> Table:
@@ -147,6 +238,80 @@ def comparison_table(comparison) -> Table:
         row(f"cost: {cat.replace('_', ' ')}", lambda s, c=cat: s["cost"][c], money)
     row("[bold]cost: total[/]", lambda s: s["cost"]["total"], lambda v: f"[bold]{money(v)}[/]")
     return table
+
+
+def replication_table(summary: dict) -> Table:
+    """A rich table of the main figures over replications: mean ± half of the 95% interval, one column per level."""
+    reps = summary["replications"]
+    levels = sorted(reps, key=int)
+    first = reps[levels[0]]
+    metric = first["model"]["metric"]
+    n = len(summary["replication_seeds"])
+    table = Table(title=f"{summary['scenario']}: {summary['duration_days']:g} simulated days, {n} replications "
+                        f"(seeds from {summary['seed']}), mean ± {summary.get('confidence', 0.95):.0%} interval")
+    table.add_column("")
+    for lvl in levels:
+        table.add_column(f"L{lvl} {reps[lvl]['name']}", justify="right")
+
+    def row(label, get, fmt):
+        table.add_row(label, *[_pm(get(reps[lvl]), fmt) for lvl in levels])
+
+    row(f"{metric} before drift", lambda s: s["model"]["pre_drift"], "{:.3f}".format)
+    row(f"{metric} after drift", lambda s: s["model"]["post_drift"], "{:.3f}".format)
+    row(f"{metric} mean", lambda s: s["model"]["mean"], "{:.3f}".format)
+    row("p99 latency (ms)", lambda s: s["latency_ms"]["p99"], "{:.0f}".format)
+    row("availability", lambda s: s["availability"], lambda v: f"{v:.4%}")
+    row("retrains", lambda s: s["retrains"], "{:.1f}".format)
+    row("downtime (min)", lambda s: s["downtime_minutes"], "{:,.0f}".format)
+    table.add_section()
+    for cat in ("model_errors", "outage", "infrastructure", "people"):
+        row(f"cost: {cat.replace('_', ' ')}", lambda s, c=cat: s["cost"][c], money)
+    row("[bold]cost: total[/]", lambda s: s["cost"]["total"], money)
+    return table
+
+
+def sweep_table(frame, params: list[str], title: str) -> Table:
+    """A rich table of a sweep: one row per grid point per level, with the main figures."""
+    table = Table(title=f"{title}: sweep of {', '.join(params)}")
+    spread = "cost_total_mean" in frame.columns
+    figures = [("cost total", "cost_total", money), ("availability", "availability", lambda v: f"{v:.4%}"),
+               ("p99 ms", "latency_p99_ms", "{:.0f}".format), ("metric after drift", "model_post_drift",
+                                                                "{:.3f}".format), ("retrains", "retrains", "{:g}".format)]
+    for name in [*params, "level"]:
+        table.add_column(name)
+    for label, _, _ in figures:
+        table.add_column(label, justify="right")
+    for rec in frame.to_dict("records"):
+        cells = [str(rec[p]) for p in params] + [f"L{rec['level']}"]
+        for _, col, fmt in figures:
+            if spread:
+                cells.append(_pm({k: _none(rec[f"{col}_{k}"]) for k in ("mean", "lo", "hi")}, fmt))
+            else:
+                value = _none(rec[col])
+                cells.append("–" if value is None else fmt(value))
+        table.add_row(*cells)
+    return table
+
+
+def _none(value):
+    """None for a missing figure (NaN in a frame)."""
+    return None if value is None or (isinstance(value, float) and value != value) else value
+
+
+def _pm(stats: dict, fmt) -> str:
+    """``mean ± half-width`` of a ``{mean, lo, hi}`` figure.
+
+    >>> _pm({"mean": 2.0, "lo": 1.5, "hi": 2.5}, "{:.1f}".format)
+    '2.0 ± 0.5'
+    >>> _pm({"mean": None, "lo": None, "hi": None}, str)
+    '–'
+    """
+    if stats["mean"] is None:
+        return "–"
+    if stats["lo"] is None or stats["hi"] is None:
+        return fmt(stats["mean"])
+    half = (stats["hi"] - stats["lo"]) / 2
+    return f"{fmt(stats['mean'])} ± {fmt(half)}"
 
 
 def money(dollars: float) -> str:
