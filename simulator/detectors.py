@@ -103,10 +103,10 @@ class _Numeric:
 
     kind, test = "numeric", "ks"
 
-    def __init__(self, x: np.ndarray, bins: int) -> None:
-        self.sorted = np.sort(x)
-        self.edges = np.unique(np.quantile(x, np.linspace(0, 1, bins + 1)[1:-1]))
-        self.shares = self._counts(self.sorted) / len(x)
+    def __init__(self, s: np.ndarray, bins: int) -> None:
+        self.sorted = s  # sorted by the caller
+        self.edges = np.unique(np.quantile(s, np.linspace(0, 1, bins + 1)[1:-1]))
+        self.shares = self._counts(self.sorted) / len(s)
         # Where each reference value's run of ties starts: turns one binary search into both sides'.
         self.run_start = _run_starts(self.sorted)
 
@@ -250,12 +250,12 @@ class FeatureDrift:
         names = list(self.columns) if self.columns is not None else list(rows)
         self.reference_: dict[str, _Numeric | _Categorical] = {}
         for name in names:
-            x = np.asarray(rows[name], dtype=np.float64)
-            x = x[~np.isnan(x)]
-            if len(x) == 0:
+            s = np.sort(np.asarray(rows[name], dtype=np.float64))
+            s = s[: np.searchsorted(s, np.nan, side="left")]  # NaN sorts last: drop it
+            if len(s) == 0:
                 raise ValueError(f"reference column {name!r} has no values")
-            many = len(np.unique(x)) > _MAX_CATEGORIES
-            self.reference_[name] = _Numeric(x, self.bins) if many else _Categorical(x)
+            distinct = 1 + int(np.count_nonzero(s[1:] != s[:-1]))
+            self.reference_[name] = _Numeric(s, self.bins) if distinct > _MAX_CATEGORIES else _Categorical(s)
         m = len(self.reference_)
         self.level_ = self.alpha / m if self.correction == "bonferroni" and m else self.alpha
         return self
@@ -428,7 +428,7 @@ class RiverDetector:
     >>> [watch.update(v, time=day) for day, v in enumerate([0.05, 0.1, 0.4, float("nan"), 0.3])]
     [False, False, True, False, True]
     >>> watch.detections_
-    [2, 4]
+    [2.0, 4.0]
     """
 
     def __init__(self, detector: Any = "ADWIN", **params: Any) -> None:
@@ -465,7 +465,7 @@ class RiverDetector:
         self.detector_.update(float(value))
         fired = bool(self.detector_.drift_detected)
         if fired:
-            self.detections_.append(step if time is None else time)
+            self.detections_.append(step if time is None else float(time))
         return fired
 
     def run(self, values: Sequence[float], times: Sequence[float] | None = None) -> list[float]:
