@@ -12,7 +12,7 @@ signal. :class:`PredictionDrift` runs the same checks on the model's scores,
 its calibrated probabilities before any label arrives, and
 :class:`RiverDetector` lets any ``river.drift`` detector watch a daily series.
 
-Two notes on the tests' p-values, because a monitor runs every day:
+Three notes on the tests' p-values, because a monitor runs every day:
 
 - Multiple testing. At ``alpha`` per column, a check of ``m`` columns on
   stable traffic flags at least one with probability up to ``m * alpha``; run
@@ -25,6 +25,12 @@ Two notes on the tests' p-values, because a monitor runs every day:
   spread rows, so the smallest shift it can see stays put however busy the
   service is (KS detects a shift in the CDF of about ``1.95 / sqrt(n)`` at
   ``p = 0.001``; PSI does not depend on ``n`` at all, apart from noise).
+- One reference for many days. p-values are uniform over draws of both
+  samples, but every day is compared with the same reference sample, whose
+  own sampling noise is in every comparison: for one reference of 20,000
+  rows and 4,000 rows a day, a column's daily false-alarm rate lies anywhere
+  from about 0 to 3 times ``alpha`` (the reference's share of the noise is
+  ``n / (n + N)``; a bigger reference narrows the spread).
 
 >>> import numpy as np
 >>> rng = np.random.default_rng(0)
@@ -224,8 +230,11 @@ class FeatureDrift:
     ``scipy.stats.chi2_contingency(table, correction=False)`` on the table of
     reference and current counts, after pooling the categories expected
     fewer than five times in the current rows with values never seen in the
-    reference. Calling scipy's functions per column costs 1–3 ms each; a
-    whole check here costs about a millisecond. Missing values in current
+    reference. Calling scipy's functions costs 1–3 ms per column (argument
+    handling, and ``kstwo``'s exact tail at these sizes); a whole check of 8
+    columns on 4,000 rows against 20,000 costs about 3 ms of CPU here, most
+    of it one binary search of the current values into the sorted
+    reference per numeric column. Missing values in current
     numeric rows count as a shift (they sit above every number).
     """
 
