@@ -34,7 +34,7 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from simulator.detector_scoring import periodic_baseline, score_alerts, scoreboard  # noqa: E402
+from simulator.detector_scoring import periodic_baseline, scoreboard  # noqa: E402
 from simulator.detectors import ConfidencePerformance, FeatureDrift, PredictionDrift, RiverDetector  # noqa: E402
 from simulator.domains import load_domain_class  # noqa: E402
 from simulator.drift import DriftSchedule  # noqa: E402

@@ -166,8 +166,10 @@ def scoreboard(detectors: Mapping[str, Sequence[float]], drifts: Any, duration_d
 
     >>> truth = [{"start_day": 75.0, "end_day": 96.0}]
     >>> board = scoreboard({"monthly": periodic_baseline(30, 365), "quiet": []}, truth, 365)
-    >>> board[["detected", "mean_delay_days", "false_alarms"]].to_dict("index")
-    {'monthly': {'detected': 1, 'mean_delay_days': 15.0, 'false_alarms': 11}, 'quiet': {'detected': 0, 'mean_delay_days': nan, 'false_alarms': 0}}
+    >>> print(board[["detected", "mean_delay_days", "false_alarms"]].to_string())
+             detected  mean_delay_days  false_alarms
+    monthly         1             15.0            11
+    quiet           0              NaN             0
     """
     rows = {name: score_alerts(times, drifts, duration_days, grace_days).as_dict()
             for name, times in detectors.items()}
