@@ -156,6 +156,8 @@ def main() -> None:
 
     def mean(boards: list[pd.DataFrame]) -> pd.DataFrame:
         """Means over the seeds (the worst seed for the largest delay and the alarms before the drift)."""
+        if len(boards) == 1:
+            return boards[0]
         both = pd.concat(boards).groupby(level=0, sort=False)
         return both.agg({c: worst.get(c, "mean") for c in boards[0].select_dtypes("number").columns})
 
