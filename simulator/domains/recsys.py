@@ -192,7 +192,9 @@ class RecsysDomain(Domain):
     # A missed click loses its revenue; a top slot nobody clicks could have earned one.
     cost_keys = ("missed_click", "wasted_slot")
     cost_defaults = {"missed_click": 0.03, "wasted_slot": 0.002}
-    drift_columns = ("user_segment", "item_category", "item_age_days", "popularity", "position", "item_id")
+    # What the drift monitor watches: the audience and the items shown (the slot
+    # is the page's layout, uniform by design, and is left out).
+    drift_columns = ("user_segment", "item_category", "item_age_days", "popularity", "item_id")
     # The segment x category cross lets the model learn each segment's taste;
     # the item id, each item's own appeal. Both are ids the model encodes.
     feature_names = ("position", "log_item_age", "new_item", "popularity_logit", "segment_category", "item_id")
