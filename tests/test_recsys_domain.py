@@ -3,16 +3,17 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from scipy.special import logit
 
 import simulator
 from conftest import ROOT
-from simulator.domains.recsys import N_ITEMS, RELEASES_PER_DAY, RecsysDomain, RecsysScorer, live_items
+from simulator.domains.recsys import (INTERCEPT_SAMPLE, N_ITEMS, RELEASES_PER_DAY, RecsysDomain, RecsysScorer,
+                                      live_items)
 from simulator.errors import ScenarioError
 from simulator.monitoring import Reference
 from simulator.scenario import load_scenario
 
 SCENARIO = ROOT / "scenarios" / "recsys_decay.yaml"
-INTERCEPT_ROWS = 30_000  # the fixed sample the click model's intercept is solved on
 
 
 def trained(d: RecsysDomain, params: dict, seed: int, n: int = 50_000) -> RecsysScorer:
@@ -36,7 +37,7 @@ def test_click_rate_is_the_prior_within_sampling_error(params):
     p = {**d.defaults, **params}
     rows = d.sample(np.zeros(n), p, np.random.default_rng(2))
     rate = p["click_rate"]
-    assert abs(rows["label"].mean() - rate) < 4 * np.sqrt(rate * (1 - rate) * (1 / n + 1 / INTERCEPT_ROWS))
+    assert abs(rows["label"].mean() - rate) < 4 * np.sqrt(rate * (1 - rate) * (1 / n + 1 / INTERCEPT_SAMPLE))
 
 
 @pytest.mark.parametrize("lifetime", [60.0, 180.0])
@@ -97,7 +98,7 @@ def test_the_folded_scorer_equals_the_scikit_learn_model_on_new_and_unseen_items
     later = d.sample(rng.uniform(0, 24, 5000), {**d.defaults, "catalogue_day": 120}, rng)
     X_new = d.features(later)
     Z = prep.transform(X_new)
-    Z[:, 4:] = np.log(np.clip(Z[:, 4:], 1e-4, 1 - 1e-4) / (1 - np.clip(Z[:, 4:], 1e-4, 1 - 1e-4)))
+    Z[:, 4:] = logit(np.clip(Z[:, 4:], 1e-4, 1 - 1e-4))  # the encoded rates enter as log-odds
     assert np.allclose(scorer.score(X_new), model.decision_function(Z), atol=1e-9)
     assert (~np.isin(later["item_id"], rows["item_id"])).mean() > 0.3  # many items the model never saw
 

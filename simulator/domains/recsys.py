@@ -16,6 +16,13 @@ that world is live:
   and is as strong as ever.
 - ``click_rate`` is the mean click-through rate; the click model's intercept
   is solved to give exactly that.
+- ``slot_share`` is the share of candidates that make the top of the feed.
+
+The model is a logistic regression on the slot, the item's age and observed
+popularity, and two target-encoded ids: segment x category (each segment's
+taste) and the item (its own pull). Churn leaves the item encodings behind
+(a new item starts cold, with only its noisy early popularity to go on);
+taste drift makes the segment x category encodings wrong.
 
 >>> import numpy as np
 >>> from simulator.domains.recsys import RecsysDomain
@@ -62,9 +69,10 @@ APPEAL_SD = 1.0                   # an item's own appeal, beyond its category
 NOVELTY = 0.4                     # extra log-odds of a brand-new item, fading over three weeks
 NOVELTY_DAYS = 21.0
 SLOT_EFFECT = -0.12               # each slot further down the page
-POPULARITY_NOISE = 1.0           # error of the observed popularity of an established item
+POPULARITY_NOISE = 1.0            # error of the observed popularity of an established item
 PROMOTION = 1.0                   # the feed shows brand-new items twice as often as old ones
 PROMOTION_DAYS = 30.0             # fading over their first month
+INTERCEPT_SAMPLE = 30_000         # impressions the intercept is solved on, for each state of the parameters
 
 
 class _World:
@@ -354,7 +362,7 @@ def _intercept(key: tuple) -> float:
     """Solve the intercept so that the mean click probability is ``click_rate``."""
     p = dict(key)
     rng = np.random.default_rng(20240118)  # fixed: the intercept is a property of the parameters
-    _, z = _impressions(30_000, p, rng)
+    _, z = _impressions(INTERCEPT_SAMPLE, p, rng)
     return float(brentq(lambda b: expit(z + b).mean() - p["click_rate"], -30.0, 30.0, xtol=1e-10))
 
 
