@@ -34,6 +34,7 @@ import json
 import math
 import os
 import tempfile
+import warnings
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -389,9 +390,12 @@ def run_jobs(fn: Callable[[Any], Any], jobs: Sequence[Any], *, backend: str = "j
 
             results = []
             n_jobs = max(1, min(os.cpu_count() or 1, len(jobs)))
-            for result in Parallel(n_jobs=n_jobs, return_as="generator")(delayed(fn)(job, True) for job in jobs):
-                results.append(result)
-                advance()
+            with warnings.catch_warnings():
+                # loky replaces a worker whose memory grew after a year-long run, and says so; no result is lost.
+                warnings.filterwarnings("ignore", message="A worker stopped while some jobs", category=UserWarning)
+                for result in Parallel(n_jobs=n_jobs, return_as="generator")(delayed(fn)(job, True) for job in jobs):
+                    results.append(result)
+                    advance()
             return results
         return _run_dask(fn, jobs, scheduler, source, advance)
 
