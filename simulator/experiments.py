@@ -14,7 +14,7 @@ Each numeric figure of a level's summary becomes its mean over the
 replications with a 95% Student-t interval:
 
 >>> interval([10.0, 12.0, 14.0])
-{'mean': 12.0, 'lo': 7.03148, 'hi': 16.9685}
+{'mean': 12.0, 'lo': 7.03172, 'hi': 16.9683}
 
 A *sweep* runs a grid of parameter values, the cartesian product of each
 ``KEY=V1,V2,...``:
