@@ -39,6 +39,10 @@ class Monitoring(Strict):
     performance: bool = False
     drift: bool = False
     drift_threshold: float = Field(0.2, gt=0)
+    # psi: alert when a column's PSI passes drift_threshold; ks_chi2: when a two-sample test
+    # (KS for numbers, chi-squared for categories) rejects at drift_alpha, Bonferroni-corrected
+    drift_test: Literal["psi", "ks_chi2"] = "psi"
+    drift_alpha: float = Field(0.001, gt=0, lt=1)
     alert_hours: float = Field(0.25, ge=0)
     policy: PolicySpec = None
     params: dict[str, Any] = Field(default_factory=dict)

@@ -28,6 +28,7 @@ class ModelVersion:
     reference_metric: float
     reference: Reference
     score_reference: Reference
+    reference_rows: dict | None = None  # a sample of its training inputs, for two-sample drift tests
 
 
 class BrokenScorer(Scorer):

@@ -15,6 +15,7 @@ import numpy as np
 import simpy
 
 from .dataplane import DataPlane, Release
+from .detectors import FeatureDrift
 from .domains import Domain
 from .ledger import EventLog
 from .levels import LevelConfig
@@ -63,7 +64,9 @@ def train_model(store: TrafficStore, domain: Domain, data_end: float, window: fl
     uniform = np.linspace(0, len(y) - 1, min(len(y), reference_rows)).astype(np.int64)
     reference = Reference.from_rows({k: v[uniform] for k, v in rows.items()}, domain.drift_columns)
     score_ref = Reference.from_rows({"score": scorer.score(store.features_of(rows, uniform))}, ["score"])
-    return ModelVersion(number, now, data_start, data_end, len(y), scorer, float(ref_metric), reference, score_ref)
+    sample = {k: np.asarray(rows[k][uniform]) for k in domain.drift_columns}
+    return ModelVersion(number, now, data_start, data_end, len(y), scorer, float(ref_metric), reference, score_ref,
+                        sample)
 
 
 class PolicyFailure(RunFailure):
@@ -110,6 +113,8 @@ class World:
         self.scale_policy = autoscaling_policy(config.autoscaling)
         self.alerts_today: tuple[Alert, ...] = ()
         self.psi_today: dict[str, float] = {}
+        self.drift_report = None  # today's two-sample tests, at a level that runs them
+        self._detectors: dict[int, FeatureDrift] = {}  # per model version
         self.score_psi_today = float("nan")
         self._deploy_rng = stream(scenario.seed, "deploy", level)
         self.pipeline_busy = False
@@ -202,6 +207,13 @@ class World:
         rows = {k: v[subset] for k, v in day.rows.items()}
         live = self.plane.live.model
         self.psi_today = live.reference.psi(rows) if scored.any() else {}
+        self.drift_report = None
+        mon = self.cfg.monitoring
+        if mon.drift and mon.drift_test == "ks_chi2" and scored.any() and live.reference_rows is not None:
+            if live.version not in self._detectors:
+                self._detectors = {live.version: FeatureDrift(self.domain.drift_columns, alpha=mon.drift_alpha,
+                                                              psi_threshold=mon.drift_threshold).fit(live.reference_rows)}
+            self.drift_report = self._detectors[live.version].check(rows)
         self.drift_now = max(self.psi_today.values()) if self.psi_today else 0.0
         self.score_psi_today = (live.score_reference.psi({"score": scores[subset]})["score"]
                                 if scored.any() else float("nan"))
@@ -235,7 +247,7 @@ class World:
         obs = DayObservation(self.plane.day_index - 1,
                              self.psi_today if self.cfg.monitoring.drift else {},
                              self.score_psi_today if self.cfg.monitoring.drift else float("nan"),
-                             in_hand, view.decay, health[0], health[1])
+                             in_hand, view.decay, health[0], health[1], self.drift_report)
         alerts = tuple(self._ask(self.monitor_policy, "alerts", view, obs) or ())
         for alert in alerts:
             self.events.add(self.env.now, "alert", live.version, alert.detail or alert.kind)

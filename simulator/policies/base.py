@@ -15,7 +15,7 @@ True
 """
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 
 class Alert(NamedTuple):
@@ -125,3 +125,4 @@ class DayObservation(NamedTuple):
     decay: float             # reference metric minus metric_in_hand (positive = worse)
     failed_share: float      # failed requests / requests over the day
     latency_p99: float       # seconds
+    drift_report: Any = None  # two-sample tests per column (simulator.detectors.DriftReport), if the level runs them

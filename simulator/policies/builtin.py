@@ -50,8 +50,15 @@ class DriftOrDecayRetraining(RetrainingPolicy):
         return self.reason(view) != ""
 
     def reason(self, view: WorldView) -> str:
-        """``"drift"``, ``"decay"``, both joined by ``+``, or ``""`` for neither."""
-        drifted = self.drift_threshold is not None and view.drift_score > self.drift_threshold
+        """``"drift"``, ``"decay"``, both joined by ``+``, or ``""`` for neither.
+
+        Drift is the drift monitor's alert of the day (or, with no alerts in
+        the view, the largest PSI over ``drift_threshold``).
+        """
+        if view.alerts:
+            drifted = self.drift_threshold is not None and any(a.kind == "data_drift" for a in view.alerts)
+        else:
+            drifted = self.drift_threshold is not None and view.drift_score > self.drift_threshold
         decayed = self.decay_threshold is not None and not math.isnan(view.decay) and view.decay > self.decay_threshold
         return "+".join(name for name, hit in (("drift", drifted), ("decay", decayed)) if hit)
 
@@ -77,7 +84,10 @@ class RetrainOnAlert(RetrainingPolicy):
 
 
 class ThresholdMonitor(MonitoringPolicy):
-    """The presets' monitor: alert on input drift (largest PSI) and on delayed-label decay.
+    """The presets' monitor: alert on input drift and on delayed-label decay.
+
+    Input drift is the largest PSI over its threshold or, with ``use_tests``,
+    the day's two-sample tests (``DayObservation.drift_report``) rejecting.
 
     >>> m = ThresholdMonitor(drift_threshold=0.2, decay_threshold=0.03, watch_drift=True, watch_performance=False)
     >>> day = DayObservation(5, {"x": 0.31, "y": 0.02}, 0.0, float("nan"), float("nan"), 0.0, 0.05)
@@ -86,7 +96,8 @@ class ThresholdMonitor(MonitoringPolicy):
     """
 
     def __init__(self, drift_threshold: float, decay_threshold: float, watch_drift: bool,
-                 watch_performance: bool) -> None:
+                 watch_performance: bool, use_tests: bool = False) -> None:
+        self.use_tests = use_tests
         self.drift_threshold = drift_threshold
         self.decay_threshold = decay_threshold
         self.watch_drift = watch_drift
@@ -96,7 +107,11 @@ class ThresholdMonitor(MonitoringPolicy):
         """A ``data_drift`` alert when the largest PSI passes its threshold, a ``performance`` one on decay."""
         out = []
         time = (day.day + 1) * 86400.0
-        if self.watch_drift and day.psi:
+        if self.watch_drift and self.use_tests and day.drift_report is not None:
+            report = day.drift_report
+            if report.drifted:
+                out.append(Alert(time, "data_drift", report.share_drifted, report.summary()))
+        elif self.watch_drift and day.psi:
             column, value = max(day.psi.items(), key=lambda kv: kv[1])
             if value > self.drift_threshold:
                 out.append(Alert(time, "data_drift", value, f"data drift: PSI {value:.2f} on {column}"))

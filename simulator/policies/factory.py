@@ -73,7 +73,8 @@ def monitoring_policy(cfg, decay_threshold: float) -> MonitoringPolicy:
     """The policy a level's ``monitoring`` settings describe."""
     if cfg.policy is not None:
         return load_user_policy(cfg.policy, cfg.params, "monitoring")
-    return ThresholdMonitor(cfg.drift_threshold, decay_threshold, cfg.drift, cfg.performance)
+    return ThresholdMonitor(cfg.drift_threshold, decay_threshold, cfg.drift, cfg.performance,
+                            use_tests=cfg.drift_test == "ks_chi2")
 
 
 def deployment_policy(cfg) -> DeploymentPolicy:
