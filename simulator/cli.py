@@ -274,9 +274,11 @@ def sweep_table(frame, params: list[str], title: str) -> Table:
     """A rich table of a sweep: one row per grid point per level, with the main figures."""
     table = Table(title=f"{title}: sweep of {', '.join(params)}")
     spread = "cost_total_mean" in frame.columns
-    figures = [("cost total", "cost_total", money), ("availability", "availability", lambda v: f"{v:.4%}"),
-               ("p99 ms", "latency_p99_ms", "{:.0f}".format), ("metric after drift", "model_post_drift",
-                                                                "{:.3f}".format), ("retrains", "retrains", "{:g}".format)]
+    figures = [("cost total", "cost_total", money),
+               ("availability", "availability", lambda v: f"{v:.4%}"),
+               ("p99 ms", "latency_p99_ms", "{:.0f}".format),
+               ("metric after drift", "model_post_drift", "{:.3f}".format),
+               ("retrains", "retrains", "{:g}".format)]
     for name in [*params, "level"]:
         table.add_column(name)
     for label, _, _ in figures:

@@ -263,7 +263,7 @@ def test_bad_replications_on_run_is_one_line_exit_2(tmp_path):
 
 def test_real_entry_point_runs_a_sweep(tmp_path):
     done = subprocess.run([sys.executable, "-m", "simulator", "sweep", str(FRAUD), "--param", "serving.replicas=3,4",
-                           "--levels", "0", "--days", "1", "--quiet", "--out", str(tmp_path / "out")],
-                          cwd=ROOT, capture_output=True, text=True, timeout=120)
+                           "--levels", "0", "--days", "1", "--backend", "serial", "--quiet",
+                           "--out", str(tmp_path / "out")], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert pd.read_csv(tmp_path / "out" / "sweep.csv")["serving.replicas"].tolist() == [3, 4]
