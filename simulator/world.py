@@ -114,6 +114,7 @@ class World:
         self.alerts_today: tuple[Alert, ...] = ()
         self.psi_today: dict[str, float] = {}
         self.drift_report = None  # today's two-sample tests, at a level that runs them
+        self._registry_view: tuple[ModelInfo, ...] = ()
         self._detectors: dict[int, FeatureDrift] = {}  # per model version
         self.score_psi_today = float("nan")
         self._deploy_rng = stream(scenario.seed, "deploy", level)
@@ -260,10 +261,12 @@ class World:
         metrics = ()
         if self.cfg.monitoring.performance:
             labelled_until = self.env.now - self.sc.domain.label_delay.median
-            metrics = tuple({k: v for k, v in r.items() if k not in ("level", "drift_score")}
-                            for r in self.daily[-60:] if (r["day"] + 1) * DAY <= labelled_until)[-_DECAY_DAYS:]
-        registry = tuple(ModelInfo(m.version, m.trained_at, m.data_start, m.data_end, m.rows, m.reference_metric)
-                         for m in self.registry.versions)
+            recent = [r for r in self.daily[-60:] if (r["day"] + 1) * DAY <= labelled_until][-_DECAY_DAYS:]
+            metrics = tuple({k: v for k, v in r.items() if k not in ("level", "drift_score")} for r in recent)
+        if len(self._registry_view) != len(self.registry.versions):  # rebuilt only when a version is added
+            self._registry_view = tuple(ModelInfo(m.version, m.trained_at, m.data_start, m.data_end, m.rows,
+                                                  m.reference_metric) for m in self.registry.versions)
+        registry = self._registry_view
         return WorldView(now=self.env.now,
                          drift_score=self.drift_now if self.cfg.monitoring.drift else float("nan"),
                          decay=self._decay() if with_decay else float("nan"),
