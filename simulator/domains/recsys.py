@@ -322,7 +322,8 @@ class RecsysDomain(Domain):
         """
         c = {**self.cost_defaults, **{k: v for k, v in costs.items() if k in self.cost_keys}}
         clicked = rows["label"] == 1
-        return np.where(clicked & ~flagged, c["missed_click"], 0.0) + np.where(~clicked & flagged, c["wasted_slot"], 0.0)
+        missed = np.where(clicked & ~flagged, c["missed_click"], 0.0)
+        return missed + np.where(~clicked & flagged, c["wasted_slot"], 0.0)
 
 
 def _impressions(n: int, p: Mapping[str, Any], rng: np.random.Generator) -> tuple[Rows, np.ndarray]:
