@@ -210,10 +210,17 @@ def check_monitor(cls) -> None:
         kinds = sorted(a.kind for a in got)
         if kinds != sorted(want):
             hint = f"{where}: expected alerts {sorted(want) or 'none'}, got {kinds or 'none'}"
-            if ("latency" in kinds) != ("latency" in want):
-                hint += " — latency_p99 is in seconds, max_p99_ms in milliseconds; alert only above it"
-            elif ("errors" in kinds) != ("errors" in want):
-                hint += " — alert on errors when the day's failed_share is above max_failed_share (not equal)"
+            p99_ms = f"{p99 * 1000:g} ms"
+            if ("latency" in want) and "latency" not in kinds:
+                hint += (f" — the day's p99 ({p99_ms}) is above max_p99_ms: raise a \"latency\" alert "
+                         "(latency_p99 is in seconds, max_p99_ms in milliseconds)")
+            elif "latency" in kinds and "latency" not in want:
+                hint += (f" — the day's p99 ({p99_ms}) is not above max_p99_ms (latency_p99 is in seconds, "
+                         "max_p99_ms in milliseconds; NaN means nothing was served)")
+            elif "errors" in want:
+                hint += " — the day's failed_share is above max_failed_share: raise an \"errors\" alert"
+            else:
+                hint += " — alert on errors only when the day's failed_share is above max_failed_share (not equal)"
             verify(ex, False, hint)
         for a in got:
             verify(ex, close(float(a.time), (d + 1) * DAY),
