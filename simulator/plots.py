@@ -3,9 +3,15 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+import os
+import sys
+
 import matplotlib
 
-matplotlib.use("Agg", force=False)  # no screen needed; notebooks switch to inline themselves
+# No screen needed for the files a run writes; but a notebook (or anyone) that has
+# already chosen a backend keeps it.
+if "matplotlib.pyplot" not in sys.modules and "MPLBACKEND" not in os.environ:
+    matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
