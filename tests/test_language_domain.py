@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from sklearn.feature_extraction import FeatureHasher
-from sklearn.metrics import accuracy_score, f1_score, precision_score, recall_score, roc_auc_score
+from sklearn.metrics import accuracy_score, f1_score, precision_score, recall_score
 from sklearn.preprocessing import normalize
 
 import simulator
@@ -131,7 +131,6 @@ def test_metrics_equal_scikit_learn(seed):
     assert m["accuracy"] == pytest.approx(accuracy_score(y, flagged), abs=1e-12)
     assert m["precision"] == pytest.approx(precision_score(y, flagged), abs=1e-12)
     assert m["recall"] == pytest.approx(recall_score(y, flagged), abs=1e-12)
-    assert m["auc"] == pytest.approx(roc_auc_score(y, scores), abs=1e-12)
 
 
 def test_the_fitted_threshold_maximises_f1_on_the_training_rows():
@@ -155,9 +154,9 @@ def test_a_2021_model_loses_30_percent_of_f1_on_late_2023_language_and_a_retrain
         rows = sample(n, seed, **params)
         return d.features(rows), rows["label"]
 
-    X0, y0 = data(15_000, 11)
+    X0, y0 = data(10_000, 11)
     old = d.fit(X0, y0, np.ones(len(y0)), rng)
-    X1, y1 = data(15_000, 12, **LATE_2023)
+    X1, y1 = data(10_000, 12, **LATE_2023)
     new = d.fit(X1, y1, np.ones(len(y1)), rng)
     Xa, ya = data(30_000, 13)
     Xb, yb = data(30_000, 14, **LATE_2023)
@@ -215,9 +214,9 @@ def test_language_shift_level_0_without_retraining_loses_30_percent_of_f1():
     Level 0 with retraining turned off keeps the model of 2021 for two years;
     its mean daily F1 over the last 30 days (700-729) is compared with the
     first 30 (0-29, before any drift). The scenario's YAML documents the
-    calibration over seeds 1-5; two of them here keep the test short. Each 30-day
-    mean averages about 19,000 labelled messages, so the seed-to-seed spread is
-    a point or two against a margin of about eight.
+    calibration over seeds 1-5; two of them keep the test short. Each 30-day
+    mean covers 45,000 scored messages; over the five seeds the drops spread
+    over about six points (40-46%), well clear of the 30% bound.
     """
     drops = []
     for seed in (1, 2):
