@@ -76,7 +76,11 @@ def _psi_mistakes(ref: np.ndarray, cur: np.ndarray, bins: int) -> dict[str, floa
     p, q = _shares(cur, edges), _shares(ref, edges)
     width = np.histogram_bin_edges(ref, bins)
     width = np.concatenate([[-np.inf], width[1:-1], [np.inf]])
+    # Checked in order: on discrete data a right-closed binning can coincide with equal-width bins.
     out = {
+        "a value equal to an edge belongs to the bin above it: edges[i-1] <= x < edges[i], "
+        "np.searchsorted(edges, x, side='right') (pd.cut and np.digitize(..., right=True) put it below)":
+            _sym_kl(_shares(cur, edges, "left"), _shares(ref, edges, "left")),
         "equal-width bins: the bins are the reference's quantiles (np.quantile), not equal-width bins":
             _sym_kl(_shares(cur, width), _shares(ref, width)),
         "the bins come from the reference's quantiles, not the current sample's":
@@ -84,9 +88,6 @@ def _psi_mistakes(ref: np.ndarray, cur: np.ndarray, bins: int) -> dict[str, floa
         "the bins come from the reference's quantiles alone, not from both samples pooled":
             _sym_kl(_shares(cur, _edges(np.concatenate([ref, cur]), bins)),
                     _shares(ref, _edges(np.concatenate([ref, cur]), bins))),
-        "a value equal to an edge belongs to the bin above it: edges[i-1] <= x < edges[i], "
-        "np.searchsorted(edges, x, side='right') (pd.cut and np.digitize(..., right=True) put it below)":
-            _sym_kl(_shares(cur, edges, "left"), _shares(ref, edges, "left")),
         "PSI is Σ (p − q)·ln(p / q): you computed only Σ p·ln(p / q)":
             float(np.sum(special.rel_entr(np.clip(p, EPS, None), np.clip(q, EPS, None)))),
         "PSI is Σ (p − q)·ln(p / q): you computed only Σ q·ln(q / p)":

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 from scipy.stats import ks_2samp
 
@@ -115,6 +116,19 @@ def test_equal_width_bins_are_named():
 
     with pytest.raises(AssertionError, match="not equal-width bins"):
         lesson2.check_psi(equal_width)
+
+
+def test_right_closed_bins_are_named():
+    def right_closed(reference, current, bins=10):
+        edges = np.unique(np.quantile(reference, np.linspace(0, 1, bins + 1)[1:-1]))
+        edges = np.concatenate([[-np.inf], edges, [np.inf]])
+        q = pd.cut(pd.Series(reference), edges).value_counts(normalize=True, sort=False).to_numpy()
+        p = pd.cut(pd.Series(current), edges).value_counts(normalize=True, sort=False).to_numpy()
+        q, p = np.clip(q, 1e-4, None), np.clip(p, 1e-4, None)
+        return float(np.sum((p - q) * np.log(p / q)))
+
+    with pytest.raises(AssertionError, match="belongs to the bin above it"):
+        lesson2.check_psi(right_closed)
 
 
 def test_an_unclipped_empty_bin_is_named():
