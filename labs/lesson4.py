@@ -160,6 +160,12 @@ def rush_hours(timeseries, at: float):
     return timeseries[(day >= at - 1 / 24 - 1e-9) & (day < at + 0.25 + 1 / 24 - 1e-9)]
 
 
+def _clock(day: float) -> str:
+    """A simulated time as the clock on the wall, e.g. ``11:38``."""
+    minutes = int(round(day % 1 * 1440))
+    return f"{minutes // 60:02d}:{minutes % 60:02d}"
+
+
 def _steady_answers(policy, rate: float, start_replicas: int, steps: int = 12) -> list:
     """What a policy asks for over an hour of steady traffic, its replicas following its answers."""
     from simulator.policies import WorldView
@@ -204,19 +210,20 @@ def check_autoscaler(policy_class: type) -> None:
         run = call(ex, simulator.run, rush_scenario(spec, at=at, seed=seed))
         ts = run.timeseries
         rush = rush_hours(ts, at)
-        where = f"in the rush that peaks at {at * 24:.2f} h (seed {seed})"
+        where = f"in the rush that reaches 500 req/s at {_clock(at)} (seed {seed})"
         failed = float(rush.failed_requests.sum() / rush.requests.sum())
         worst = rush.loc[rush.latency_p99_ms.idxmax()]
         scale = run.events[run.events.kind == "scale"]
         first_out = scale[scale.day >= at - 1 / 48 - 1e-9].head(1)
-        late = (f"; the first scale-out in the ramp came at {first_out.day.iloc[0] * 24:.2f} h"
+        late = (f"; the ramp began at {_clock(at - 1 / 48)} and the first scale-out came at "
+                f"{_clock(first_out.day.iloc[0])}"
                 if len(first_out) else "; there was no scale-out in the ramp")
         verify(ex, failed <= MAX_FAILED_SHARE,
                f"{where}, {failed:.3%} of requests failed (at most {MAX_FAILED_SHARE:.3%} allowed){late}, "
                f"with {int(ts.replicas[ts.day < at - 1 / 24].min())} replicas before it: the autoscaler looks "
                "every 5 minutes and new replicas take 3, so the pool must carry the ramp that long")
         verify(ex, worst.latency_p99_ms <= P99_OBJECTIVE_MS,
-               f"{where}, the hour from {worst.day * 24 % 24:.0f}:00 had a p99 latency of "
+               f"{where}, the hour from {_clock(worst.day)} had a p99 latency of "
                f"{worst.latency_p99_ms:.0f} ms (objective {P99_OBJECTIVE_MS:.0f} ms){late}")
         cost = float(run.summary["levels"]["3"]["cost"]["infrastructure"])
         verify(ex, cost <= BUDGET_DOLLARS,
