@@ -142,8 +142,10 @@ def test_fraud_covid_level_3_cost_interval_lies_wholly_below_level_0s():
     as its chargebacks arrive (45 days on). It leaves out what else makes level
     0 dearer over the year (its stale model until its calendar retrain after
     day 222, and its outage on Black Friday, day 331), so the claim is harder
-    here than over the year: with these seeds the intervals first part near
-    day 140, and over the full year they are about $600M apart.
+    here than over the year. With these seeds the intervals first part near
+    day 140; at day 150 they are about $85M apart (half-widths about $9M and
+    $7M), and over the full year about $570M. About 75 s of CPU: some 40 s on
+    two otherwise idle cores.
     Same seeds as ``run scenarios/fraud_covid.yaml --replications 10``.
     """
     cmp = replicate(FRAUD, 10, levels=[0, 3], days=150, backend="joblib")
