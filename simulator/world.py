@@ -259,7 +259,8 @@ class World:
     def view(self, with_decay: bool = False) -> WorldView:
         """The read-only view policies decide on."""
         metrics = ()
-        if self.cfg.monitoring.performance:
+        # Built for the daily decisions only: the autoscaler asks every five minutes.
+        if with_decay and self.cfg.monitoring.performance:
             labelled_until = self.env.now - self.sc.domain.label_delay.median
             recent = [r for r in self.daily[-60:] if (r["day"] + 1) * DAY <= labelled_until][-_DECAY_DAYS:]
             metrics = tuple({k: v for k, v in r.items() if k not in ("level", "drift_score")} for r in recent)

@@ -47,7 +47,8 @@ class WorldView(NamedTuple):
     model's delayed-label metric has fallen below its reference (positive =
     worse; NaN without performance monitoring or before labels arrive).
     ``metrics`` holds the latest daily values of the domain's metrics whose
-    labels are in hand (empty without performance monitoring); ``alerts``
+    labels are in hand (empty without performance monitoring, and in the
+    autoscaler's five-minute views); ``alerts``
     the monitors' alerts of the last day; ``registry`` every model version so
     far and ``live_version`` the one serving.
     """
