@@ -8,13 +8,14 @@ the reference's — and scores each graded cell pass or fail.
 from __future__ import annotations
 
 import csv
-import io
 import os
 import subprocess
 import sys
 import tempfile
 import xml.etree.ElementTree as ET
 from pathlib import Path
+
+from simulator.output import write_atomically
 
 from . import notebooks as nbs
 
@@ -99,13 +100,12 @@ def grade(submissions: Path, reference_dir: Path = NOTEBOOKS) -> list[dict]:
 
 def write_csv(rows: list[dict], out: Path) -> None:
     """Write the scores atomically: one row per student per exercise."""
-    buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=["student", "notebook", "exercise", "score", "note"],
-                            lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(rows)
+    def write(f) -> None:
+        writer = csv.DictWriter(f, fieldnames=["student", "notebook", "exercise", "score", "note"],
+                                lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_suffix(out.suffix + ".tmp")
-    tmp.write_text(buf.getvalue(), encoding="utf-8")
-    tmp.replace(out)
+    write_atomically(out, write)

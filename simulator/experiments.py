@@ -33,7 +33,6 @@ import itertools
 import json
 import math
 import os
-import tempfile
 import warnings
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -45,6 +44,7 @@ import yaml
 
 from .errors import ScenarioError, did_you_mean
 from .levels import LevelConfig
+from .output import write_atomically
 from .scenario import Scenario, scenario_from_dict
 
 #: The level settings sections: a sweep key starting with one of these sets it at every level.
@@ -334,8 +334,8 @@ def write_sweep(frame, out: str | Path, manifest: dict[str, Any] | None = None) 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     if manifest is not None:
-        _atomic_write(out / "manifest.json", lambda f: f.write(json.dumps(manifest, indent=2) + "\n"))
-    _atomic_write(out / "sweep.csv", lambda f: frame.to_csv(f, index=False, lineterminator="\n"))
+        write_atomically(out / "manifest.json", lambda f: f.write(json.dumps(manifest, indent=2) + "\n"))
+    write_atomically(out / "sweep.csv", lambda f: frame.to_csv(f, index=False, lineterminator="\n"))
     return out / "sweep.csv"
 
 
@@ -521,17 +521,6 @@ def _blame(exc: ScenarioError, point: dict[str, str], source: str) -> ScenarioEr
             return ScenarioError(source, key, f"--param value {value!r}: {exc.problem}")
     given = ", ".join(f"{k}={v}" for k, v in point.items())
     return ScenarioError(source, exc.key, f"{exc.problem} (with --param {given})")
-
-
-def _atomic_write(path: Path, write: Callable) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}-", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
-            write(f)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def _is_number(value: Any) -> bool:

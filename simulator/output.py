@@ -73,3 +73,19 @@ def write_results(comparison: Comparison, out: Path, scenario_text: str | None =
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return out
+
+
+def write_atomically(path: Path, write) -> None:
+    """Write one file through ``write(f)`` under a temporary name beside it, then rename it into place.
+
+    An interrupted write leaves the old file (or none), never half a new one.
+    """
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}-", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
+            write(f)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

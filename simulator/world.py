@@ -401,8 +401,7 @@ class World:
                     previous = self.plane.live
                     if dep.strategy == "blue_green":
                         # The old (blue) pool stays up beside the new one while the release bakes.
-                        self.charge("infrastructure", self.plane.replicas * dep.canary_duration / 3600.0
-                                    * self.sc.serving.cost_per_replica_hour)
+                        self._charge_second_pool(dep.canary_duration)
                     self._go_live(release, ready)
                     if release.fault is None:
                         return
@@ -439,6 +438,10 @@ class World:
         self.plane.set_live(previous)
         self.events.add(self.env.now, "rollback", previous.model.version,
                         f"by hand, {(detect + inc.repair_time) / 3600:.1f} h after release")
+
+    def _charge_second_pool(self, duration: float) -> None:
+        """Replica-hours of a second pool as large as the live one, kept up for ``duration``."""
+        self.charge("infrastructure", self.plane.replicas * duration / 3600.0 * self.sc.serving.cost_per_replica_hour)
 
     def _charge_repair(self) -> None:
         """The responders' time for one repair."""
@@ -479,8 +482,7 @@ class World:
             self.flush()
             plane.canary = None
             if shadow:  # a second pool scores the copy of the traffic
-                self.charge("infrastructure", plane.replicas * dep.canary_duration / 3600.0
-                            * self.sc.serving.cost_per_replica_hour)
+                self._charge_second_pool(dep.canary_duration)
             moved = float("nan")
             if plane.canary_scores:
                 offline = Reference.from_rows({"score": np.concatenate(plane.canary_offline)}, ["score"])

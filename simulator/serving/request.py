@@ -21,7 +21,6 @@ class RequestQueue:
         self.tick = tick
         self.timeout = timeout
         self.shed_after = shed_after
-        self.limit = min(timeout, shed_after) if shed_after is not None else timeout
         self.seed = seed
         self.servers = FcfsServers(replicas)
 
