@@ -71,7 +71,9 @@ class DataPlane:
         self.reports_per_day = int(round(DAY / scenario.report_interval))
         self.hist = LatencyHistogram()
         self.totals = dict(requests=0.0, failed=0.0, shed=0.0, wait=0.0, downtime_minutes=0.0)
-        self.rows: list[dict] = []
+        # The report rows, a day's worth of columns at a time (see report_columns).
+        self._report_days: list[dict[str, np.ndarray]] = []
+        self._cost_so_far = dict.fromkeys([f"cost_{c}" for c in CATEGORIES] + ["cost_cumulative"], 0.0)
         self._pending: list[tuple[float, str, float]] = []
         self.day_index = -1
         self.last_day_health = (0.0, float("nan"))  # failed share and p99 latency (s) of the last closed day
@@ -296,6 +298,12 @@ class DataPlane:
         return float(total) / ((end - start) * tau)
 
     # ------------------------------------------------------------- reporting
+    def report_columns(self) -> dict[str, np.ndarray]:
+        """The report rows so far (one per report interval), as columns: the ``timeseries.csv`` of this level."""
+        if not self._report_days:
+            return {}
+        return {k: np.concatenate([day[k] for day in self._report_days]) for k in self._report_days[0]}
+
     def close_day(self, metrics: dict[str, float], drift_score: float) -> None:
         """Turn the day's accumulators into report rows and start the next day."""
         d = self.day_index
@@ -314,20 +322,23 @@ class DataPlane:
         with np.errstate(invalid="ignore", divide="ignore"):
             answered = a["requests"] - a["failed"] - a["shed"]
             mean_ms = np.where(answered > 0, a["latency"] / answered, np.nan) * 1000
-        base = self.rows[-1]["cost_cumulative"] if self.rows else 0.0
-        cumulative = base + np.cumsum(self.acc_cost.sum(axis=1))
-        by_category = {c: np.cumsum(self.acc_cost[:, i]) + (self.rows[-1][f"cost_{c}"] if self.rows else 0.0)
-                       for i, c in enumerate(CATEGORIES)}
-        metric = metrics.get(self.domain.metric, np.nan)
-        for r in range(min(served_reports, self.reports_per_day)):
-            self.rows.append({
-                "day": (day_start + r * self.sc.report_interval) / DAY, "level": self.level,
-                "requests": a["requests"][r], "failed_requests": a["failed"][r], "shed_requests": a["shed"][r],
-                "latency_mean_ms": mean_ms[r], "latency_p99_ms": p99[r],
-                "replicas": int(self.acc_replicas[r]), "model_version": int(self.acc_version[r]),
-                "model_metric": metric, "drift_score": drift_score, "downtime_minutes": a["downtime"][r],
-                **{f"cost_{c}": float(by_category[c][r]) for c in CATEGORIES},
-                "cost_cumulative": float(cumulative[r]),
+        n = min(served_reports, self.reports_per_day)
+        costs = {f"cost_{c}": np.cumsum(self.acc_cost[:, i]) + self._cost_so_far[f"cost_{c}"]
+                 for i, c in enumerate(CATEGORIES)}
+        costs["cost_cumulative"] = self._cost_so_far["cost_cumulative"] + np.cumsum(self.acc_cost.sum(axis=1))
+        if n > 0:
+            self._cost_so_far = {k: float(v[n - 1]) for k, v in costs.items()}
+            self._report_days.append({
+                "day": (day_start + np.arange(n) * self.sc.report_interval) / DAY,
+                "level": np.full(n, self.level, dtype=np.int64),
+                "requests": a["requests"][:n], "failed_requests": a["failed"][:n], "shed_requests": a["shed"][:n],
+                "latency_mean_ms": mean_ms[:n], "latency_p99_ms": p99[:n],
+                "replicas": self.acc_replicas[:n].astype(np.int64),
+                "model_version": self.acc_version[:n].astype(np.int64),
+                "model_metric": np.full(n, metrics.get(self.domain.metric, np.nan), dtype=np.float64),
+                "drift_score": np.full(n, drift_score, dtype=np.float64),
+                "downtime_minutes": a["downtime"][:n],
+                **{k: v[:n] for k, v in costs.items()},
             })
         day_hist = self.acc_hist.sum(axis=0)
         requests = float(a["requests"].sum())

@@ -27,9 +27,11 @@ from .world import World, train_model
 
 Progress = Callable[[float, float], None]
 
-# Relative cost of simulating each level, for splitting them across processes:
-# level 3 scales and retrains most, level 0 least.
-_LEVEL_WEIGHT = {0: 3.0, 1: 3.0, 2: 4.0, 3: 6.0}
+# Relative cost of simulating each level, for splitting them across processes.
+# Level 3 scales every five minutes, tests its inputs daily and retrains up to
+# weekly: alone it costs about as much as levels 0-2 together, so with two
+# processes it gets one to itself (measured in benchmarks/README.md).
+_LEVEL_WEIGHT = {0: 3.0, 1: 3.0, 2: 4.0, 3: 10.0}
 
 
 def simulate(scenario: Scenario, levels: Iterable[int] | None = None, progress: Progress | None = None,

@@ -6,10 +6,13 @@ import hashlib
 import json
 import os
 import platform
+import re
 import shutil
 import tempfile
 from importlib import metadata
 from pathlib import Path
+
+import pandas as pd
 
 from .results import Comparison
 
@@ -52,7 +55,7 @@ def write_results(comparison: Comparison, out: Path, scenario_text: str | None =
     try:
         (tmp / "summary.json").write_text(json.dumps(comparison.summary, indent=2, sort_keys=False) + "\n")
         (tmp / "manifest.json").write_text(json.dumps(manifest(comparison, scenario_text), indent=2) + "\n")
-        comparison.timeseries.to_csv(tmp / "timeseries.csv", index=False, float_format="%.6g")
+        write_numeric_csv(comparison.timeseries, tmp / "timeseries.csv")
         comparison.events.to_csv(tmp / "events.csv", index=False, float_format="%.6g")
         if plots:
             import matplotlib.pyplot as plt
@@ -73,6 +76,41 @@ def write_results(comparison: Comparison, out: Path, scenario_text: str | None =
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return out
+
+
+_NAN_FIELD = re.compile(r"(?<![^,\n])nan(?![^,\n])")
+
+
+def write_numeric_csv(frame: pd.DataFrame, path: Path) -> None:
+    """Write ``frame`` as ``frame.to_csv(path, index=False, float_format="%.6g")`` would, only faster.
+
+    pandas formats each float through a Python call of its own, which costs
+    about two seconds for the two years of hourly rows of four levels; one
+    format string per row does the same work in a quarter of the time. Frames
+    with columns other than numbers go to pandas unchanged.
+
+    >>> import io
+    >>> f = pd.DataFrame({"day": [0.0, 1 / 3], "level": [0, 3], "cost": [float("nan"), 1.5e9]})
+    >>> path = Path(tempfile.mkdtemp()) / "t.csv"
+    >>> write_numeric_csv(f, path)
+    >>> print(path.read_text(), end="")
+    day,level,cost
+    0,0,
+    0.333333,3,1.5e+09
+    >>> path.read_text() == f.to_csv(index=False, float_format="%.6g")
+    True
+    """
+    kinds = [frame[c].dtype.kind for c in frame.columns]
+    if not kinds or not all(k in "fiu" for k in kinds) or any("," in str(c) or '"' in str(c) for c in frame.columns):
+        frame.to_csv(path, index=False, float_format="%.6g")
+        return
+    row = ",".join("%.6g" if k == "f" else "%d" for k in kinds)
+    lines = [",".join(map(str, frame.columns))]
+    lines += [row % values for values in zip(*(frame[c].tolist() for c in frame.columns))]
+    # pandas writes a missing number as an empty field; %-formatting writes "nan".
+    text = _NAN_FIELD.sub("", "\n".join(lines) + "\n")
+    with open(path, "w", encoding="utf-8", newline="") as f:
+        f.write(text)
 
 
 def write_atomically(path: Path, write) -> None:

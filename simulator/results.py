@@ -24,7 +24,7 @@ class LevelResult:
 
     level: int
     summary: dict[str, Any]
-    timeseries: list[dict]
+    timeseries: pd.DataFrame
     daily: list[dict]
     events: list[dict]
 
@@ -59,7 +59,8 @@ class LevelResult:
             "deploy_lead_time_hours": _num(np.mean(world.lead_times) / 3600) if world.lead_times else None,
             "cost": {k: _num(v) for k, v in world.plane.ledger.as_dict().items()},
         }
-        return cls(world.level, summary, world.plane.rows, world.daily, world.events.records)
+        return cls(world.level, summary, pd.DataFrame(world.plane.report_columns()), world.daily,
+                   world.events.records)
 
 
 def _drift_means(daily: pd.DataFrame, metric: str, schedule: DriftSchedule) -> dict[str, Any]:
@@ -104,7 +105,7 @@ class Comparison:
             "duration_days": _num(scenario.duration / DAY),
             "levels": {str(r.level): r.summary for r in results},
         }
-        self.timeseries = pd.DataFrame([row for r in results for row in r.timeseries])
+        self.timeseries = pd.concat([r.timeseries for r in results], ignore_index=True) if results else pd.DataFrame()
         self.daily = pd.DataFrame([row for r in results for row in r.daily])
         events = [row for r in results for row in r.events]
         self.events = pd.DataFrame(events, columns=["day", "level", "kind", "model_version", "detail"])
