@@ -32,6 +32,7 @@ from .serving.queueing import ServiceModel
 from .store import TrafficStore
 from .traffic import DAY
 
+_NAN = float("nan")
 _SCALE_CHECK = 300.0       # the autoscaler looks at the last 5 minutes, every 5 minutes
 _DECAY_DAYS = 7            # the decay monitor averages the last week of labelled days
 _MANUAL_SCALE_TARGET = 0.7  # utilisation a responder sizes the service for when scaling by hand
@@ -126,6 +127,7 @@ class World:
         self.daily: list[dict] = []
         self.lead_times: list[float] = []
         self.drift_now = 0.0
+        self._drift_monitored = bool(config.monitoring.drift)
         # Served scores of recent days, for a performance monitor that waits on random labels.
         self._served: deque | None = None
         if config.monitoring.performance and not scenario.domain.labels_complete:
@@ -256,28 +258,25 @@ class World:
             self.charge("people", len(alerts) * self.cfg.monitoring.alert_hours * self.costs["engineer_hour"])
         self.alerts_today = alerts
 
-    def view(self, with_decay: bool = False) -> WorldView:
-        """The read-only view policies decide on."""
+    def view(self, with_decay: bool = False, at: float | None = None) -> WorldView:
+        """The read-only view policies decide on (``at``: the time it is for, if not now)."""
+        now = self.env.now if at is None else at
         metrics = ()
         # Built for the daily decisions only: the autoscaler asks every five minutes.
         if with_decay and self.cfg.monitoring.performance:
-            labelled_until = self.env.now - self.sc.domain.label_delay.median
+            labelled_until = now - self.sc.domain.label_delay.median
             recent = [r for r in self.daily[-60:] if (r["day"] + 1) * DAY <= labelled_until][-_DECAY_DAYS:]
             metrics = tuple({k: v for k, v in r.items() if k not in ("level", "drift_score")} for r in recent)
         if len(self._registry_view) != len(self.registry.versions):  # rebuilt only when a version is added
             self._registry_view = tuple(ModelInfo(m.version, m.trained_at, m.data_start, m.data_end, m.rows,
                                                   m.reference_metric) for m in self.registry.versions)
-        registry = self._registry_view
-        return WorldView(now=self.env.now,
-                         drift_score=self.drift_now if self.cfg.monitoring.drift else float("nan"),
-                         decay=self._decay() if with_decay else float("nan"),
-                         last_retrain=self.last_retrain, pipeline_busy=self.pipeline_busy,
-                         replicas=self.plane.replicas,
-                         arrival_rate=self.plane.recent_arrival_rate(self.env.now, _SCALE_CHECK),
-                         service_mean=self.plane.queue.service.mean,
-                         level=self.level, metrics=metrics, alerts=self.alerts_today, registry=registry,
-                         live_version=self.plane.live.model.version,
-                         failed_share=self.plane.last_day_health[0], latency_p99=self.plane.last_day_health[1])
+        plane = self.plane
+        failed_share, latency_p99 = plane.last_day_health
+        return WorldView(now, self.drift_now if self._drift_monitored else _NAN,
+                         self._decay() if with_decay else _NAN, self.last_retrain, self.pipeline_busy,
+                         plane.replicas, plane.recent_arrival_rate(now, _SCALE_CHECK), plane.queue.service.mean,
+                         self.level, metrics, self.alerts_today, self._registry_view, plane.live.model.version,
+                         failed_share, latency_p99)
 
     def _decay(self) -> float:
         """Reference metric minus the metric of the latest labelled days the live model served."""
@@ -609,20 +608,41 @@ class World:
 
     def _autoscaler(self):
         cfg = self.cfg.autoscaling
+        env = self.env
+        at = env.now
         while True:
-            yield self.env.timeout(_SCALE_CHECK)
-            want = self._ask(self.scale_policy, "desired_replicas", self.view())
-            if isinstance(want, bool) or not isinstance(want, (int, np.integer)) or want < 1:
-                raise PolicyFailure(f"policy {policy_name(self.scale_policy)}.desired_replicas returned {want!r}, "
-                                    f"not a whole number of replicas >= 1 (level {self.level}, "
-                                    f"simulated day {self.env.now / DAY:.2f})")
-            want = int(want)
-            if want > self.plane.replicas and not self._scaling:
+            at += _SCALE_CHECK
+            # Only events change the world. While none is due before the next check, the
+            # policy is asked ahead, on the view it would get then, and the process sleeps
+            # only until a check that acts: most checks change nothing.
+            ahead = env.now < env.peek() < math.inf and env.peek() > at
+            if not ahead:
+                yield env.timeout(at - env.now)
+            want = self._desired_replicas(at)
+            act = ((want > self.plane.replicas and not self._scaling)
+                   or (want < self.plane.replicas and not self._scaling and at - self._last_scale >= cfg.cooldown))
+            if not act:
+                continue
+            if ahead:
+                yield env.timeout(at - env.now)
+            if want > self.plane.replicas:
                 self._scaling = True
                 self.env.process(self._provision(want, cfg.provisioning_delay))
-            elif (want < self.plane.replicas and not self._scaling
-                  and self.env.now - self._last_scale >= cfg.cooldown):
+            else:
                 self._set_replicas(want, "autoscaler: scale in")
+
+    def _desired_replicas(self, at: float) -> int:
+        """Ask the autoscaling policy for the replica count at time ``at``; nonsense stops the run."""
+        try:
+            want = self.scale_policy.desired_replicas(self.view(at=at))
+        except Exception as exc:
+            raise PolicyFailure(f"policy {policy_name(self.scale_policy)}.desired_replicas raised "
+                                f"{type(exc).__name__}: {exc} (level {self.level}, simulated day {at / DAY:.2f})") from None
+        if isinstance(want, bool) or not isinstance(want, (int, np.integer)) or want < 1:
+            raise PolicyFailure(f"policy {policy_name(self.scale_policy)}.desired_replicas returned {want!r}, "
+                                f"not a whole number of replicas >= 1 (level {self.level}, "
+                                f"simulated day {at / DAY:.2f})")
+        return int(want)
 
     def _provision(self, want: int, delay: float):
         yield self.env.timeout(delay)
