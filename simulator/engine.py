@@ -1,9 +1,9 @@
 """Run a scenario's levels over the same traffic, one simulated day at a time.
 
 Levels are independent given the scenario and the seed, so they may run in
-parallel: with ``workers=2`` one group of levels runs in a forked process
-(each process generates the same traffic from the same seed) and the results
-are identical to a serial run.
+parallel: with ``workers=2`` the two processes first share out the making of
+the traffic and the first model, then one group of levels runs in a forked
+process, and the results are identical to a serial run.
 """
 from __future__ import annotations
 
@@ -11,12 +11,15 @@ import multiprocessing
 import os
 import sys
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 
+import numpy as np
 from threadpoolctl import threadpool_limits
 
-from .domains import load_domain_class
+from .domains import Domain, load_domain_class
 from .drift import DriftSchedule
 from .levels import resolve_levels
+from .registry import ModelVersion
 from .results import Comparison, LevelResult
 from .rng import stream
 from .scenario import Scenario
@@ -52,34 +55,69 @@ def simulate(scenario: Scenario, levels: Iterable[int] | None = None, progress: 
         results = run_levels(scenario, groups[0], progress)
     else:
         ctx = multiprocessing.get_context("fork")
-        with ctx.Pool(len(groups) - 1) as pool:
-            pending = [pool.apply_async(run_levels, (scenario, group)) for group in groups[1:]]
-            results = run_levels(scenario, groups[0], progress)
+        with threadpool_limits(limits=1):
+            # What every level shares is made once, before the levels part: the traffic
+            # (its days shared between the processes) and the first model.
+            setup = Setup.of(scenario)
+            setup.store.adopt(_generate_days(ctx, setup.store, len(groups)))
+            setup.train_initial()
+        pending = [_Forked(ctx, lambda group=group: run_levels(scenario, group, setup=setup)) for group in groups[1:]]
+        try:
+            results = run_levels(scenario, groups[0], progress, setup=setup)
             for job in pending:
-                results += job.get()
+                results += job()
+        finally:
+            for job in pending:
+                job.stop()
     return Comparison(scenario, sorted(results, key=lambda r: r.level))
 
 
-def run_levels(scenario: Scenario, levels: list[int], progress: Progress | None = None) -> list[LevelResult]:
+@dataclass
+class Setup:
+    """What every level of a run shares: configs, domain, drift schedule, traffic, service and first model."""
+
+    configs: dict
+    domain: Domain
+    schedule: DriftSchedule
+    store: TrafficStore
+    service: ServiceModel
+    scenario: Scenario
+    initial: ModelVersion | None = None
+
+    @classmethod
+    def of(cls, scenario: Scenario) -> "Setup":
+        """Everything but the first model, which :meth:`train_initial` adds."""
+        configs = resolve_levels(scenario)
+        domain = load_domain_class(scenario.domain.kind)(scenario.domain.params)
+        schedule = DriftSchedule(domain.params, scenario.drift)
+        return cls(configs, domain, schedule, TrafficStore(scenario, domain, schedule),
+                   ServiceModel(scenario.serving.service_time), scenario)
+
+    def train_initial(self) -> ModelVersion:
+        """The first model, the same for every level: trained once, before the start."""
+        if self.initial is None:
+            sc = self.scenario
+            self.initial = train_model(self.store, self.domain, 0.0, sc.domain.train_window, 0.0, 1,
+                                       stream(sc.seed, "train-initial"))
+        return self.initial
+
+
+def run_levels(scenario: Scenario, levels: list[int], progress: Progress | None = None,
+               setup: Setup | None = None) -> list[LevelResult]:
     """Simulate ``levels`` in lockstep in this process and summarise each.
 
     BLAS runs single-threaded meanwhile: the matrices here are small, and its
     threads cost more than they give (and would fight the other process).
     """
     with threadpool_limits(limits=1):
-        return _run_levels(scenario, levels, progress)
+        return _run_levels(scenario, levels, progress, setup or Setup.of(scenario))
 
 
-def _run_levels(scenario: Scenario, levels: list[int], progress: Progress | None) -> list[LevelResult]:
-    configs = resolve_levels(scenario)
-    domain = load_domain_class(scenario.domain.kind)(scenario.domain.params)
-    schedule = DriftSchedule(domain.params, scenario.drift)
-    store = TrafficStore(scenario, domain, schedule)
-    service = ServiceModel(scenario.serving.service_time)
-    # The first model is the same for every level: trained once, before the start.
-    initial = train_model(store, domain, 0.0, scenario.domain.train_window, 0.0, 1,
-                          stream(scenario.seed, "train-initial"))
-    worlds = [World(scenario, lvl, configs[lvl], domain, store, service, initial) for lvl in levels]
+def _run_levels(scenario: Scenario, levels: list[int], progress: Progress | None,
+                setup: Setup) -> list[LevelResult]:
+    initial = setup.train_initial()
+    worlds = [World(scenario, lvl, setup.configs[lvl], setup.domain, setup.store, setup.service, initial)
+              for lvl in levels]
     total_days = scenario.duration / DAY
     day = 0
     while day * DAY < scenario.duration - 1e-9:
@@ -92,7 +130,69 @@ def _run_levels(scenario: Scenario, levels: list[int], progress: Progress | None
             progress(until / DAY, total_days)
     for world in worlds:
         world.finish()
-    return [LevelResult.from_world(w, schedule) for w in worlds]
+    return [LevelResult.from_world(w, setup.schedule) for w in worlds]
+
+
+def _generate_days(ctx, store: TrafficStore, processes: int) -> dict:
+    """Generate the run's days (from the first model's window to the end), shared among ``processes``.
+
+    Each day comes from its own random stream, so who makes it changes nothing.
+    The days made elsewhere are returned; the store keeps its own.
+    """
+    sc = store.scenario
+    days = list(range(int(np.floor(-sc.domain.train_window / DAY)), int(np.ceil(sc.duration / DAY))))
+    jobs = [_Forked(ctx, lambda mine=days[k::processes]: {d: store.day(d) for d in mine})
+            for k in range(1, processes)]
+    try:
+        for d in days[0::processes]:
+            store.day(d)
+        made: dict = {}
+        for job in jobs:
+            made.update(job())
+        return made
+    finally:
+        for job in jobs:
+            job.stop()
+
+
+class _Forked:
+    """``work()`` running in a forked process; calling the object waits for its result.
+
+    Forking needs no pickling of the work, only of its result; an exception
+    in the child is raised again here.
+    """
+
+    def __init__(self, ctx, work: Callable[[], object]) -> None:
+        self._recv, send = ctx.Pipe(duplex=False)
+
+        def target() -> None:
+            try:
+                outcome = (True, work())
+            except BaseException as exc:  # noqa: BLE001 - re-raised in the parent
+                outcome = (False, exc)
+            send.send(outcome)
+            send.close()
+
+        self._proc = ctx.Process(target=target, daemon=True)
+        self._proc.start()
+        send.close()
+
+    def __call__(self):
+        try:
+            ok, value = self._recv.recv()
+        except EOFError:
+            raise RuntimeError(f"a worker process died (exit status {self._proc.exitcode})") from None
+        self._proc.join()
+        if not ok:
+            raise value
+        return value
+
+    def stop(self) -> None:
+        """End the process if it is still running (after an error here)."""
+        if self._proc.is_alive():
+            self._proc.terminate()
+        self._proc.join()
+        self._recv.close()
 
 
 def _workers(requested: int | None, n_levels: int) -> int:

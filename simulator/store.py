@@ -68,6 +68,11 @@ class TrafficStore:
             self._days[index] = self._generate(index)
         return self._days[index]
 
+    def adopt(self, days: dict[int, Day]) -> None:
+        """Keep ``days`` generated elsewhere (by another process, from the same streams)."""
+        for index, day in days.items():
+            self._days.setdefault(index, day)
+
     def features(self, index: int) -> np.ndarray:
         """The model input matrix of a day's rows (cached for the two latest days)."""
         if index not in self._features:

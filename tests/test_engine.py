@@ -121,3 +121,25 @@ def test_serial_and_parallel_runs_agree():
     assert serial.summary == parallel.summary
     pd.testing.assert_frame_equal(serial.timeseries, parallel.timeseries)
     pd.testing.assert_frame_equal(serial.events, parallel.events)
+
+
+def _forked_level_2(policy: str, monkeypatch):
+    """Levels 2 and 3 on two processes: level 3 stays here, level 2 runs in the forked one."""
+    monkeypatch.syspath_prepend(str(ROOT / "tests" / "plugins"))
+    sc = simulator.load_scenario(FRAUD, levels=[2, 3], overrides={2: {"retraining": {"policy": policy}}})
+    return simulator.prepare(sc, days=4)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="levels run in forked processes on Linux only")
+def test_a_failure_in_the_forked_process_is_raised_here(monkeypatch):
+    from simulator.engine import _split
+
+    assert _split([2, 3], 2) == [[3], [2]]
+    with pytest.raises(simulator.RunFailure, match=r"student_policies:Boom.*level 2, simulated day 3.00"):
+        simulator.simulate(_forked_level_2("student_policies:Boom", monkeypatch), workers=2)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="levels run in forked processes on Linux only")
+def test_a_worker_process_that_dies_is_an_error_not_a_hang(monkeypatch):
+    with pytest.raises(RuntimeError, match=r"a worker process died \(exit status 3\)"):
+        simulator.simulate(_forked_level_2("student_policies:Vanish", monkeypatch), workers=2)

@@ -47,3 +47,14 @@ class Quiet(MonitoringPolicy):
 
     def alerts(self, view, day):
         return []
+
+
+class Vanish(RetrainingPolicy):
+    """Ends its process without a word on day 2: a worker that dies."""
+
+    def should_retrain(self, view):
+        if view.now >= 2 * 86400:
+            import os
+
+            os._exit(3)
+        return False
