@@ -301,6 +301,23 @@ class DataPlane:
             total += cum[min(end - d * per_day, per_day)] - cum[max(start - d * per_day, 0)]
         return float(total) / ((end - start) * tau)
 
+    def recent_arrival_rates(self, times: list[float], span: float) -> np.ndarray:
+        """:meth:`recent_arrival_rate` at each of ``times``, the usual case (a window within one day) at once."""
+        tau = self.sc.tick
+        per_day = self.store.ticks_per_day
+        end = (np.asarray(times) / tau + 1e-9).astype(np.int64)
+        start = np.maximum(end - int(round(span / tau)), 0)
+        day = start // per_day
+        simple = (end > start) & ((end - 1) // per_day == day)
+        rates = np.zeros(len(end))
+        for d in np.unique(day[simple]):
+            on = simple & (day == d)
+            cum = self.store.day(int(d)).cum_arrivals
+            rates[on] = (cum[end[on] - d * per_day] - cum[start[on] - d * per_day]) / ((end[on] - start[on]) * tau)
+        for i in np.flatnonzero(~simple):
+            rates[i] = self.recent_arrival_rate(times[i], span)
+        return rates
+
     # ------------------------------------------------------------- reporting
     def report_columns(self) -> dict[str, np.ndarray]:
         """The report rows so far (one per report interval), as columns: the ``timeseries.csv`` of this level."""

@@ -21,8 +21,8 @@ from .ledger import EventLog
 from .levels import LevelConfig
 from .monitoring import Reference
 from .errors import RunFailure
-from .policies import (Alert, CanaryCheck, DayObservation, ModelInfo, WorldView, autoscaling_policy,
-                       deployment_policy, monitoring_policy, policy_name, retraining_policy)
+from .policies import (Alert, CanaryCheck, DayObservation, ModelInfo, TargetUtilisation, WorldView,
+                       autoscaling_policy, deployment_policy, monitoring_policy, policy_name, retraining_policy)
 from .registry import BrokenScorer, ModelRegistry, ModelVersion
 from .rng import stream
 from .scenario import Scenario
@@ -149,6 +149,10 @@ class World:
         if self._random_failures:
             self.env.process(self._replica_crashes())
         if config.autoscaling.policy != "none":
+            # The built-in target-utilisation rule, unless a subclass changed how it decides.
+            rule = self.scale_policy
+            self._load_rule = (rule if isinstance(rule, TargetUtilisation)
+                               and type(rule).desired_replicas is TargetUtilisation.desired_replicas else None)
             self.env.process(self._autoscaler())
 
     def _ask(self, policy, method: str, *args):
@@ -618,10 +622,24 @@ class World:
             ahead = env.now < env.peek() < math.inf and env.peek() > at
             if not ahead:
                 yield env.timeout(at - env.now)
-            want = self._desired_replicas(at)
-            act = ((want > self.plane.replicas and not self._scaling)
-                   or (want < self.plane.replicas and not self._scaling and at - self._last_scale >= cfg.cooldown))
-            if not act:
+                want = self._desired_replicas(at)
+            elif self._load_rule is not None:
+                # The built-in rule depends on nothing but the load: every check before
+                # the next event is answered at once, and the first that acts is taken.
+                times = [at]
+                while times[-1] + _SCALE_CHECK < env.peek():
+                    times.append(times[-1] + _SCALE_CHECK)
+                wants = self._load_rule.desired_for_rates(self.plane.recent_arrival_rates(times, _SCALE_CHECK),
+                                                          self.plane.replicas, self.plane.queue.service.mean)
+                acts = self._acts(wants, np.asarray(times))
+                if not acts.any():
+                    at = times[-1]
+                    continue
+                first = int(np.argmax(acts))
+                at, want = times[first], int(wants[first])
+            else:
+                want = self._desired_replicas(at)
+            if not self._acts(want, at):
                 continue
             if ahead:
                 yield env.timeout(at - env.now)
@@ -630,6 +648,13 @@ class World:
                 self.env.process(self._provision(want, cfg.provisioning_delay))
             else:
                 self._set_replicas(want, "autoscaler: scale in")
+
+    def _acts(self, want, at):
+        """Whether an answer of ``want`` replicas at ``at`` changes anything (element-wise for arrays)."""
+        if self._scaling:
+            return np.zeros(np.shape(want), dtype=bool) if np.ndim(want) else False
+        replicas = self.plane.replicas
+        return (want > replicas) | ((want < replicas) & (at - self._last_scale >= self.cfg.autoscaling.cooldown))
 
     def _desired_replicas(self, at: float) -> int:
         """Ask the autoscaling policy for the replica count at time ``at``; nonsense stops the run."""

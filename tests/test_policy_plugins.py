@@ -1,8 +1,12 @@
 """User-written policies, named in a scenario as {policy: "module:Class", params: {...}}."""
 from __future__ import annotations
 
+import numpy as np
+import pandas as pd
 import pytest
 import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import simulator
 from conftest import ROOT
@@ -98,3 +102,31 @@ def test_a_quiet_monitor_means_no_alerts_and_no_drift_retrains():
                 "retraining": {"trigger": "alert", "every": "7d"}}, level=3, days=120)
     ev = run.events
     assert (ev.kind == "alert").sum() == 0 and (ev.kind == "retrain_requested").sum() == 0
+
+
+def test_the_batched_autoscaler_decides_as_the_rule_asked_check_by_check():
+    """Level 3's built-in rule is answered a stretch at a time; asked one check at a time, nothing changes."""
+    rule = {"policy": "student_policies:AskedEachTime",
+            "params": {"target": 0.6, "min_replicas": 2, "max_replicas": 64, "tolerance": 0.1}}
+    path = ROOT / "scenarios" / "load_spike.yaml"
+    batched = simulator.run(load_scenario(path, levels=[3]))
+    asked = simulator.run(load_scenario(path, levels=[3], overrides={3: {"autoscaling": rule}}))
+    scaled = batched.events.query("kind == 'scale'")
+    assert len(scaled) >= 4  # the rush is scaled out and back in
+    pd.testing.assert_frame_equal(batched.events, asked.events)
+    pd.testing.assert_frame_equal(batched.timeseries, asked.timeseries)
+    assert batched.summary["levels"]["3"]["cost"] == asked.summary["levels"]["3"]["cost"]
+
+
+@settings(max_examples=200, deadline=None)
+@given(loads=st.lists(st.floats(min_value=0, max_value=3, allow_nan=False), min_size=1, max_size=20),
+       replicas=st.integers(min_value=1, max_value=100), target=st.floats(min_value=0.1, max_value=0.95),
+       tolerance=st.sampled_from([0.0, 0.1, 0.25]), mean=st.sampled_from([0.005, 0.02, 0.03, 0.1]))
+def test_target_utilisation_answers_many_checks_as_it_answers_each(loads, replicas, target, tolerance, mean):
+    """Loads are multiples of the current pool's target load, so the tolerance band is often hit."""
+    from simulator.policies import TargetUtilisation, WorldView
+
+    rule = TargetUtilisation(target, 2, 64, tolerance)
+    rates = [x * replicas * target / mean for x in loads]
+    each = [rule.desired_replicas(WorldView(0.0, 0.0, float("nan"), None, False, replicas, r, mean)) for r in rates]
+    assert rule.desired_for_rates(np.array(rates), replicas, mean).tolist() == each

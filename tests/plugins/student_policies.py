@@ -1,5 +1,6 @@
 """Policies a student might write, used by the plug-in tests."""
-from simulator.policies import AutoscalingPolicy, DeploymentPolicy, MonitoringPolicy, RetrainingPolicy
+from simulator.policies import (AutoscalingPolicy, DeploymentPolicy, MonitoringPolicy, RetrainingPolicy,
+                               TargetUtilisation)
 
 
 class NeverAgain(RetrainingPolicy):
@@ -58,3 +59,10 @@ class Vanish(RetrainingPolicy):
 
             os._exit(3)
         return False
+
+
+class AskedEachTime(TargetUtilisation):
+    """Level 3's rule, asked check by check (a subclass that decides for itself is never batched)."""
+
+    def desired_replicas(self, view):
+        return super().desired_replicas(view)
