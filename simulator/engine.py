@@ -7,9 +7,7 @@ process, and the results are identical to a serial run.
 """
 from __future__ import annotations
 
-import multiprocessing
 import os
-import sys
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
@@ -18,6 +16,7 @@ from threadpoolctl import threadpool_limits
 
 from .domains import Domain, load_domain_class
 from .drift import DriftSchedule
+from .forking import Forked, can_fork
 from .levels import resolve_levels
 from .registry import ModelVersion
 from .results import Comparison, LevelResult
@@ -54,14 +53,13 @@ def simulate(scenario: Scenario, levels: Iterable[int] | None = None, progress: 
     if len(groups) == 1:
         results = run_levels(scenario, groups[0], progress)
     else:
-        ctx = multiprocessing.get_context("fork")
         with threadpool_limits(limits=1):
             # What every level shares is made once, before the levels part: the traffic
             # (its days shared between the processes) and the first model.
             setup = Setup.of(scenario)
-            setup.store.adopt(_generate_days(ctx, setup.store, len(groups)))
+            setup.store.adopt(_generate_days(setup.store, len(groups)))
             setup.train_initial()
-        pending = [_Forked(ctx, lambda group=group: run_levels(scenario, group, setup=setup)) for group in groups[1:]]
+        pending = [Forked(lambda group=group: run_levels(scenario, group, setup=setup)) for group in groups[1:]]
         try:
             results = run_levels(scenario, groups[0], progress, setup=setup)
             for job in pending:
@@ -133,7 +131,7 @@ def _run_levels(scenario: Scenario, levels: list[int], progress: Progress | None
     return [LevelResult.from_world(w, setup.schedule) for w in worlds]
 
 
-def _generate_days(ctx, store: TrafficStore, processes: int) -> dict:
+def _generate_days(store: TrafficStore, processes: int) -> dict:
     """Generate the run's days (from the first model's window to the end), shared among ``processes``.
 
     Each day comes from its own random stream, so who makes it changes nothing.
@@ -141,7 +139,7 @@ def _generate_days(ctx, store: TrafficStore, processes: int) -> dict:
     """
     sc = store.scenario
     days = list(range(int(np.floor(-sc.domain.train_window / DAY)), int(np.ceil(sc.duration / DAY))))
-    jobs = [_Forked(ctx, lambda mine=days[k::processes]: {d: store.day(d) for d in mine})
+    jobs = [Forked(lambda mine=days[k::processes]: {d: store.day(d) for d in mine})
             for k in range(1, processes)]
     try:
         for d in days[0::processes]:
@@ -155,46 +153,6 @@ def _generate_days(ctx, store: TrafficStore, processes: int) -> dict:
             job.stop()
 
 
-class _Forked:
-    """``work()`` running in a forked process; calling the object waits for its result.
-
-    Forking needs no pickling of the work, only of its result; an exception
-    in the child is raised again here.
-    """
-
-    def __init__(self, ctx, work: Callable[[], object]) -> None:
-        self._recv, send = ctx.Pipe(duplex=False)
-
-        def target() -> None:
-            try:
-                outcome = (True, work())
-            except BaseException as exc:  # noqa: BLE001 - re-raised in the parent
-                outcome = (False, exc)
-            send.send(outcome)
-            send.close()
-
-        self._proc = ctx.Process(target=target, daemon=True)
-        self._proc.start()
-        send.close()
-
-    def __call__(self):
-        try:
-            ok, value = self._recv.recv()
-        except EOFError:
-            raise RuntimeError(f"a worker process died (exit status {self._proc.exitcode})") from None
-        self._proc.join()
-        if not ok:
-            raise value
-        return value
-
-    def stop(self) -> None:
-        """End the process if it is still running (after an error here)."""
-        if self._proc.is_alive():
-            self._proc.terminate()
-        self._proc.join()
-        self._recv.close()
-
-
 def _workers(requested: int | None, n_levels: int) -> int:
     if requested is not None:
         if requested < 1:
@@ -203,7 +161,7 @@ def _workers(requested: int | None, n_levels: int) -> int:
     else:
         wanted = min(2, os.cpu_count() or 1)
     # Forking is fast (nothing to re-import) and safe on Linux; elsewhere, run serially.
-    if not sys.platform.startswith("linux"):
+    if not can_fork():
         return 1
     return max(1, min(wanted, n_levels))
 

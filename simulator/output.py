@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from .forking import Forked, can_fork
 from .results import Comparison
 
 
@@ -52,19 +53,22 @@ def write_results(comparison: Comparison, out: Path, scenario_text: str | None =
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}-", dir=out.parent))
+    drawing = None
     try:
+        if plots:
+            (tmp / "plots").mkdir()
+            # The figures take longer than the files (matplotlib's import alone is half a
+            # second): where the platform forks, another process draws them meanwhile.
+            drawing = Forked(lambda: write_plots(comparison, tmp / "plots")) if can_fork() else None
         (tmp / "summary.json").write_text(json.dumps(comparison.summary, indent=2, sort_keys=False) + "\n")
         (tmp / "manifest.json").write_text(json.dumps(manifest(comparison, scenario_text), indent=2) + "\n")
         write_numeric_csv(comparison.timeseries, tmp / "timeseries.csv")
         comparison.events.to_csv(tmp / "events.csv", index=False, float_format="%.6g")
         if plots:
-            import matplotlib.pyplot as plt
-
-            (tmp / "plots").mkdir()
-            for name, make in (("model_metric.png", comparison.plot_metric), ("cost.png", comparison.plot_cost)):
-                fig = make()
-                fig.savefig(tmp / "plots" / name, dpi=110)
-                plt.close(fig)
+            if drawing is not None:
+                drawing()
+            else:
+                write_plots(comparison, tmp / "plots")
         if out.exists():
             old = out.with_name(f".{out.name}.old")
             os.replace(out, old)
@@ -73,9 +77,21 @@ def write_results(comparison: Comparison, out: Path, scenario_text: str | None =
         else:
             os.replace(tmp, out)
     except BaseException:
+        if drawing is not None:
+            drawing.stop()
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return out
+
+
+def write_plots(comparison: Comparison, folder: Path) -> None:
+    """Draw the comparison's figures (``model_metric.png``, ``cost.png``) into ``folder``."""
+    import matplotlib.pyplot as plt
+
+    for name, make in (("model_metric.png", comparison.plot_metric), ("cost.png", comparison.plot_cost)):
+        fig = make()
+        fig.savefig(Path(folder) / name, dpi=110)
+        plt.close(fig)
 
 
 _NAN_FIELD = re.compile(r"(?<![^,\n])nan(?![^,\n])")
