@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -408,10 +409,13 @@ def check_scenario(scenario: Scenario, source: str = "<scenario>") -> None:
 
     domain_cls = load_domain_class(scenario.domain.kind, source)
     domain_cls.check_params(scenario.domain.params, source, "domain.params")
-    for key in scenario.costs.model_extra or {}:
+    for key, value in (scenario.costs.model_extra or {}).items():
         if key not in domain_cls.cost_keys:
             known = [*Costs.model_fields, *domain_cls.cost_keys]
             raise ScenarioError(source, f"costs.{key}", "unknown cost" + did_you_mean(key, known))
+        # The domain's own costs are read as they are: check them as the common ones are.
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
+            raise ScenarioError(source, f"costs.{key}", f"must be a number of dollars, zero or more (got {value!r})")
     for i, event in enumerate(scenario.drift):
         if event.at >= scenario.duration:
             raise ScenarioError(source, f"drift.{i}.at", "the drift starts after the end of the run (duration)")

@@ -202,6 +202,19 @@ def test_scenario_declares_what_each_drift_moves_and_its_cost_keys(tmp_path):
         load_scenario(bad)
 
 
+@pytest.mark.parametrize(("value", "shown"), [(-2.5, "-2.5"), ("lots", "'lots'"), (True, "True")],
+                         ids=["negative", "text", "boolean"])
+def test_a_domain_cost_that_is_not_dollars_is_bad_input(tmp_path, value, shown):
+    from test_bad_input import assert_one_line_error, run_scenario
+
+    raw = yaml.safe_load(SHOCK.read_text(encoding="utf-8"))
+    raw["costs"]["lost_margin"] = value
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(yaml.safe_dump(raw), encoding="utf-8")
+    assert_one_line_error(run_scenario(tmp_path, bad), tmp_path, path=bad, key="costs.lost_margin",
+                          contains=("must be a number of dollars, zero or more", shown))
+
+
 def test_demand_shock_wape_rises_15_to_20_percent_within_six_months():
     """The seed text: demand forecasts' error rises 15-20% in 6 months without retraining.
 
