@@ -4,6 +4,7 @@ from __future__ import annotations
 import importlib
 
 from ..errors import ScenarioError, did_you_mean
+from ..plugins import PluginError, import_class
 from .base import Domain, Rows, Scorer
 from .fraud import FraudDomain
 
@@ -29,12 +30,7 @@ def load_domain_class(kind: str, source: str = "<scenario>") -> type[Domain]:
         return builtin
     if ":" not in kind:
         raise ScenarioError(source, "domain.kind", f"unknown domain {kind!r}" + did_you_mean(kind, BUILTIN))
-    module_name, _, class_name = kind.partition(":")
     try:
-        module = importlib.import_module(module_name)
-    except Exception as exc:  # ImportError, or ValueError/TypeError for a malformed module name
-        raise ScenarioError(source, "domain.kind", f"cannot import {module_name!r}: {exc}") from None
-    cls = getattr(module, class_name, None)
-    if not (isinstance(cls, type) and issubclass(cls, Domain)):
-        raise ScenarioError(source, "domain.kind", f"{kind!r} is not a subclass of simulator.domains.Domain")
-    return cls
+        return import_class(kind, Domain, "simulator.domains.Domain")
+    except PluginError as exc:
+        raise ScenarioError(source, "domain.kind", str(exc)) from None

@@ -1,11 +1,9 @@
 """The policies a level's settings describe: built-in ones, or user classes named ``"module:Class"``."""
 from __future__ import annotations
 
-import importlib
-import sys
-from pathlib import Path
 from typing import Any
 
+from ..plugins import PluginError, import_class
 from .base import AutoscalingPolicy, DeploymentPolicy, MonitoringPolicy, RetrainingPolicy
 from .builtin import (DriftOrDecayRetraining, FixedReplicas, NeverRetrain, ParityRollback, RetrainOnAlert,
                       ScheduledRetraining, TargetUtilisation, ThresholdMonitor)
@@ -24,19 +22,10 @@ def load_user_policy(spec: str, params: dict[str, Any], section: str) -> Any:
     The working folder is searched first, as ``python -m`` would.
     """
     base = BASES[section]
-    module_name, _, class_name = spec.partition(":")
-    if not module_name or not class_name:
-        raise PolicyImportError(f"{spec!r} is not of the form 'module:Class'")
-    cwd = str(Path.cwd())
-    if cwd not in sys.path:
-        sys.path.insert(0, cwd)
     try:
-        module = importlib.import_module(module_name)
-    except Exception as exc:  # ImportError, or whatever the module raised while importing
-        raise PolicyImportError(f"cannot import {module_name!r}: {exc}") from None
-    cls = getattr(module, class_name, None)
-    if not (isinstance(cls, type) and issubclass(cls, base)):
-        raise PolicyImportError(f"{spec!r} is not a subclass of simulator.policies.{base.__name__}")
+        cls = import_class(spec, base, f"simulator.policies.{base.__name__}")
+    except PluginError as exc:
+        raise PolicyImportError(str(exc)) from None
     try:
         return cls(**params)
     except Exception as exc:
