@@ -36,7 +36,7 @@ sys.path.insert(0, str(ROOT))
 
 from simulator.detector_scoring import periodic_baseline, scoreboard  # noqa: E402
 from simulator.detectors import ConfidencePerformance, FeatureDrift, PredictionDrift, RiverDetector  # noqa: E402
-from simulator.domains import load_domain_class  # noqa: E402
+from simulator.domains import make_domain  # noqa: E402
 from simulator.drift import DriftSchedule  # noqa: E402
 from simulator.rng import stream  # noqa: E402
 from simulator.scenario import load_scenario  # noqa: E402
@@ -52,7 +52,7 @@ REFERENCE = 20_000   # reference rows, as the world keeps
 def daily_signals(seed: int, drift: bool) -> tuple[pd.DataFrame, list, float, float]:
     """Per day: every column's PSI and p-value, prediction drift, estimated and realised AUC."""
     sc = load_scenario(SCENARIO, seed=seed) if drift else load_scenario(SCENARIO, seed=seed, drift=[])
-    domain = load_domain_class(sc.domain.kind)(sc.domain.params)
+    domain = make_domain(sc)
     schedule = DriftSchedule(domain.params, sc.drift)
     store = TrafficStore(sc, domain, schedule)
     model = train_model(store, domain, 0.0, sc.domain.train_window, 0.0, 1, stream(sc.seed, "train-initial"))

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from .domains import Domain, load_domain_class
+from .domains import Domain, make_domain
 from .drift import DriftSchedule
 from .forking import Forked, can_fork
 from .levels import resolve_levels
@@ -86,7 +86,7 @@ class Setup:
     def of(cls, scenario: Scenario) -> "Setup":
         """Everything but the first model, which :meth:`train_initial` adds."""
         configs = resolve_levels(scenario)
-        domain = load_domain_class(scenario.domain.kind)(scenario.domain.params)
+        domain = make_domain(scenario)
         schedule = DriftSchedule(domain.params, scenario.drift)
         return cls(configs, domain, schedule, TrafficStore(scenario, domain, schedule),
                    ServiceModel(scenario.serving.service_time), scenario)

@@ -121,9 +121,9 @@ class Comparison:
         ``end_day``, ``distributions`` (covariate, prior, concept), ``features``
         (the row columns it moves) and ``params``; detectors are scored against it.
         """
-        from .domains import load_domain_class
+        from .domains import make_domain
 
-        domain = load_domain_class(self.scenario.domain.kind)(self.scenario.domain.params)
+        domain = make_domain(self.scenario)
         truth = DriftSchedule(domain.params, self.scenario.drift).truth(domain.param_targets, self.scenario.duration)
         frame = pd.DataFrame(truth, columns=["event", "shape", "start", "end", "distributions", "features", "params"])
         frame["start"] = frame["start"] / DAY

@@ -241,3 +241,22 @@ def test_demand_shock_wape_rises_15_to_20_percent_within_six_months():
         assert len(pre) == 28 and len(post) == 30
         rises.append(post.mean() / pre.mean() - 1)
     assert 0.15 <= np.mean(rises) <= 0.20
+
+
+@pytest.mark.parametrize(("start", "christmas"), [("2020-01-01", 359), ("2021-01-01", 358), ("2021-12-20", 5)])
+def test_the_calendar_runs_from_the_scenarios_start(start, christmas):
+    """Simulated day 0 is the scenario's first day: 2020 is a leap year, 2021 is not."""
+    from datetime import date, timedelta
+
+    from simulator.domains import make_domain
+    from simulator.scenario import load_scenario
+
+    sc = load_scenario(SHOCK).model_copy(update={"start": date.fromisoformat(start)})
+    domain = make_domain(sc)
+    days = np.arange(christmas - 1, christmas + 2)
+    rows = domain.sample(np.zeros(3), domain.params, np.random.default_rng(0), times=days * DAY + 3600.0)
+    assert rows["holiday"].tolist() == [0, 1, 0]
+    assert rows["holiday_eve"].tolist() == [1, 0, 0]
+    # The weekday follows the date (25 December 2020 was a Friday, 2021 a Saturday).
+    day = date.fromisoformat(start) + timedelta(days=christmas)
+    assert (day.month, day.day) == (12, 25) and int(rows["day_of_week"][1]) == day.weekday()

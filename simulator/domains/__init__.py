@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import importlib
+from typing import Any
 
 from ..errors import ScenarioError, did_you_mean
 from ..plugins import PluginError, import_class
@@ -17,7 +18,7 @@ BUILTIN: dict[str, type[Domain] | str] = {
     "recsys": "simulator.domains.recsys:RecsysDomain",
 }
 
-__all__ = ["BUILTIN", "Domain", "FraudDomain", "Rows", "Scorer", "load_domain_class"]
+__all__ = ["BUILTIN", "Domain", "FraudDomain", "Rows", "Scorer", "load_domain_class", "make_domain"]
 
 
 def load_domain_class(kind: str, source: str = "<scenario>") -> type[Domain]:
@@ -34,3 +35,10 @@ def load_domain_class(kind: str, source: str = "<scenario>") -> type[Domain]:
         return import_class(kind, Domain, "simulator.domains.Domain")
     except PluginError as exc:
         raise ScenarioError(source, "domain.kind", str(exc)) from None
+
+
+def make_domain(scenario: Any, source: str = "<scenario>") -> Domain:
+    """The scenario's domain, built with its parameters and told the run's first day."""
+    domain = load_domain_class(scenario.domain.kind, source)(scenario.domain.params)
+    domain.begin(scenario.start)
+    return domain

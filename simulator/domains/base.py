@@ -6,6 +6,8 @@ its model's mistakes. Rows are a dict of equal-length numpy arrays.
 """
 from __future__ import annotations
 
+import datetime
+
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
@@ -58,6 +60,13 @@ class Domain:
 
     def __init__(self, params: Mapping[str, Any] | None = None) -> None:
         self.params = {**self.defaults, **(params or {})}
+
+    def begin(self, start: datetime.date) -> None:
+        """Hear the run's first calendar day (the scenario's ``start``) before any traffic is drawn.
+
+        Simulated time 0 is midnight of that day. Domains without a calendar
+        ignore it; one with a calendar (holidays, weekdays) keeps it.
+        """
 
     @classmethod
     def check_params(cls, params: Mapping[str, Any], source: str, key: str) -> None:

@@ -1,8 +1,9 @@
 """Retail demand: store-item series with seasons, promotions and holidays, forecast from lags.
 
 A request asks for one store-item series' units on the day it is made (its
-date is the run's start plus its simulated time: 1 January 2020 unless the
-domain is given another ``start``). The units come from a latent daily mean: the series' base level, a trend, a
+date is the scenario's ``start`` plus its simulated time, which the engine
+tells the domain through :meth:`DemandDomain.begin`; 1 January 2020 when
+built alone). The units come from a latent daily mean: the series' base level, a trend, a
 yearly season per category, a weekly pattern, whole promotion weeks,
 holidays, the series' own slow ups and downs, and two regime multipliers
 (panic buying and the stay-at-home basket). Sales are gamma-Poisson counts
@@ -182,6 +183,10 @@ class DemandDomain(Domain):
     def __init__(self, params: Mapping[str, Any] | None = None, start: Any = None) -> None:
         super().__init__(params)
         self.start = START if start is None else np.datetime64(start, "D")
+
+    def begin(self, start: Any) -> None:
+        """The calendar (weekdays, holidays, promotion weeks) runs from the scenario's ``start``."""
+        self.start = np.datetime64(start, "D")
 
     @classmethod
     def check_value(cls, name: str, value: float) -> str | None:
