@@ -17,11 +17,6 @@ def can_fork() -> bool:
     return sys.platform.startswith("linux") and not multiprocessing.current_process().daemon
 
 
-def fork_context():
-    """The multiprocessing context that forks."""
-    return multiprocessing.get_context("fork")
-
-
 class Forked:
     """``work()`` running in a forked process; calling the object waits for its result.
 
@@ -29,8 +24,8 @@ class Forked:
     in the child is raised again here.
     """
 
-    def __init__(self, work: Callable[[], object], ctx=None) -> None:
-        ctx = ctx or fork_context()
+    def __init__(self, work: Callable[[], object]) -> None:
+        ctx = multiprocessing.get_context("fork")
         self._recv, send = ctx.Pipe(duplex=False)
 
         def target() -> None:

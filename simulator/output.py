@@ -105,7 +105,6 @@ def write_numeric_csv(frame: pd.DataFrame, path: Path) -> None:
     format string per row does the same work in a quarter of the time. Frames
     with columns other than numbers go to pandas unchanged.
 
-    >>> import io
     >>> f = pd.DataFrame({"day": [0.0, 1 / 3], "level": [0, 3], "cost": [float("nan"), 1.5e9]})
     >>> path = Path(tempfile.mkdtemp()) / "t.csv"
     >>> write_numeric_csv(f, path)

@@ -155,13 +155,18 @@ class World:
                                and type(rule).desired_replicas is TargetUtilisation.desired_replicas else None)
             self.env.process(self._autoscaler())
 
-    def _ask(self, policy, method: str, *args):
-        """Call a policy; if it raises, stop the run with one line naming it, the level and the time."""
+    def _ask(self, policy, method: str, *args, at: float | None = None):
+        """Call a policy (for time ``at``, if not now); if it raises, stop the run with one line naming
+        it, the level and the time."""
         try:
             return getattr(policy, method)(*args)
         except Exception as exc:
             raise PolicyFailure(f"policy {policy_name(policy)}.{method} raised {type(exc).__name__}: {exc} "
-                                f"(level {self.level}, simulated day {self.env.now / DAY:.2f})") from None
+                                f"{self._when(at)}") from None
+
+    def _when(self, at: float | None = None) -> str:
+        """``(level L, simulated day D)`` for a policy failure at ``at`` (default: now)."""
+        return f"(level {self.level}, simulated day {(self.env.now if at is None else at) / DAY:.2f})"
 
     @property
     def costs(self) -> dict:
@@ -652,21 +657,16 @@ class World:
     def _acts(self, want, at):
         """Whether an answer of ``want`` replicas at ``at`` changes anything (element-wise for arrays)."""
         if self._scaling:
-            return np.zeros(np.shape(want), dtype=bool) if np.ndim(want) else False
+            return np.zeros(np.shape(want), dtype=bool)
         replicas = self.plane.replicas
         return (want > replicas) | ((want < replicas) & (at - self._last_scale >= self.cfg.autoscaling.cooldown))
 
     def _desired_replicas(self, at: float) -> int:
         """Ask the autoscaling policy for the replica count at time ``at``; nonsense stops the run."""
-        try:
-            want = self.scale_policy.desired_replicas(self.view(at=at))
-        except Exception as exc:
-            raise PolicyFailure(f"policy {policy_name(self.scale_policy)}.desired_replicas raised "
-                                f"{type(exc).__name__}: {exc} (level {self.level}, simulated day {at / DAY:.2f})") from None
+        want = self._ask(self.scale_policy, "desired_replicas", self.view(at=at), at=at)
         if isinstance(want, bool) or not isinstance(want, (int, np.integer)) or want < 1:
             raise PolicyFailure(f"policy {policy_name(self.scale_policy)}.desired_replicas returned {want!r}, "
-                                f"not a whole number of replicas >= 1 (level {self.level}, "
-                                f"simulated day {at / DAY:.2f})")
+                                f"not a whole number of replicas >= 1 {self._when(at)}")
         return int(want)
 
     def _provision(self, want: int, delay: float):

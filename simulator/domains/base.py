@@ -7,7 +7,6 @@ its model's mistakes. Rows are a dict of equal-length numpy arrays.
 from __future__ import annotations
 
 import datetime
-
 from collections.abc import Mapping
 from typing import Any, ClassVar
 

@@ -172,19 +172,12 @@ class TargetUtilisation(AutoscalingPolicy):
 
     def desired_replicas(self, view: WorldView) -> int:
         """ceil(λ·s / target), clamped to the bounds; the current count while within tolerance."""
-        load = view.arrival_rate * view.service_mean
-        current = max(view.replicas, 1)
-        if abs(load / (current * self.target) - 1.0) <= self.tolerance and self.min_replicas <= current <= self.max_replicas:
-            return view.replicas
-        need = math.ceil(load / self.target - 1e-9)
-        return max(self.min_replicas, min(self.max_replicas, need))
+        return int(self.desired_for_rates(np.array([view.arrival_rate]), view.replicas, view.service_mean)[0])
 
     def desired_for_rates(self, rates: np.ndarray, replicas: int, service_mean: float) -> np.ndarray:
         """:meth:`desired_replicas` for many checks at once that differ only in the arrival rate.
 
-        The same arithmetic, element by element, so the answers are the same
-        to the last bit; the world uses it for stretches where nothing but the
-        load changes.
+        The world uses it for stretches where nothing but the load changes.
 
         >>> p = TargetUtilisation(target=0.5, min_replicas=1, max_replicas=10)
         >>> p.desired_for_rates(np.array([100.0, 105.0, 400.0]), 4, 0.02).tolist()
