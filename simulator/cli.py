@@ -32,30 +32,28 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="python -m simulator", description="MLOps Failure Lab: run scripted production-ML scenarios.")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     run = sub.add_parser("run", help="run a scenario at maturity levels 0-3 and compare them")
-    run.add_argument("scenario", help="scenario YAML file")
-    run.add_argument("--levels", help="comma-separated levels, e.g. 0,3 (default: the scenario's)")
-    run.add_argument("--seed", type=int, help="replace the scenario's seed")
-    run.add_argument("--out", type=Path, help="folder for the results (default results/<scenario>/<time>)")
-    run.add_argument("--days", type=float, help="simulate this many days instead of the scenario's duration")
-    run.add_argument("--fidelity", choices=["tick", "request"], help="replace the scenario's fidelity")
-    run.add_argument("--quiet", action="store_true", help="no progress bar and no table")
-    _experiment_options(run)
+    _run_options(run, "folder for the results (default results/<scenario>/<time>)")
     swp = sub.add_parser("sweep", help="run a scenario over a grid of settings; writes DIR/sweep.csv")
-    swp.add_argument("scenario", help="scenario YAML file")
     swp.add_argument("--param", action="append", default=[], metavar="KEY=V1,V2,...",
                      help="a setting and its values, e.g. retraining.every=7d,30d or serving.replicas=2,4 "
                           "(repeat for a grid: every combination runs)")
-    swp.add_argument("--levels", help="comma-separated levels, e.g. 0,3 (default: the scenario's)")
-    swp.add_argument("--seed", type=int, help="replace the scenario's seed")
-    swp.add_argument("--out", type=Path, help="folder for sweep.csv (default results/<scenario>/<time>-sweep)")
-    swp.add_argument("--days", type=float, help="simulate this many days instead of the scenario's duration")
-    swp.add_argument("--fidelity", choices=["tick", "request"], help="replace the scenario's fidelity")
-    swp.add_argument("--quiet", action="store_true", help="no progress bar and no table")
-    _experiment_options(swp)
+    _run_options(swp, "folder for sweep.csv (default results/<scenario>/<time>-sweep)")
     val = sub.add_parser("validate", help="check scenario files without running them")
     val.add_argument("scenarios", nargs="+", help="scenario YAML files")
     sub.add_parser("list", help="list the shipped scenarios")
     return parser
+
+
+def _run_options(parser: argparse.ArgumentParser, out_help: str) -> None:
+    """What ``run`` and ``sweep`` share: the scenario, what to change of it, and where the results go."""
+    parser.add_argument("scenario", help="scenario YAML file")
+    parser.add_argument("--levels", help="comma-separated levels, e.g. 0,3 (default: the scenario's)")
+    parser.add_argument("--seed", type=int, help="replace the scenario's seed")
+    parser.add_argument("--out", type=Path, help=out_help)
+    parser.add_argument("--days", type=float, help="simulate this many days instead of the scenario's duration")
+    parser.add_argument("--fidelity", choices=["tick", "request"], help="replace the scenario's fidelity")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar and no table")
+    _experiment_options(parser)
 
 
 def _experiment_options(parser: argparse.ArgumentParser) -> None:

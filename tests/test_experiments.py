@@ -5,10 +5,7 @@ fraud_covid check, which needs the drift and its aftermath (see its docstring).
 """
 from __future__ import annotations
 
-import contextlib
-import io
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -23,28 +20,11 @@ import simulator
 from conftest import FRAUD, ROOT
 from simulator.experiments import (combine_summaries, expand_grid, interval, replicate, replication_seeds,
                                    run_grid)
+from test_bad_input import run_cli as cli  # python -m simulator ARGS in this process, run in tmp_path
 
 SPIKE = ROOT / "scenarios" / "load_spike.yaml"
 # A 2 x 2 grid touching both kinds of key: a scenario key and a level setting.
 GRID = ["--param", "traffic.rate=100/s,140/s", "--param", "autoscaling.target=0.5,0.7"]
-
-
-def cli(tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
-    """``python -m simulator ARGS`` in this process, with the working folder set to ``tmp_path``."""
-    from simulator.cli import main
-
-    out, err = io.StringIO(), io.StringIO()
-    here = os.getcwd()
-    os.chdir(tmp_path)
-    try:
-        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-            try:
-                code = main(list(args))
-            except SystemExit as exc:
-                code = exc.code
-    finally:
-        os.chdir(here)
-    return subprocess.CompletedProcess(args, code, out.getvalue(), err.getvalue())
 
 
 def numeric_leaves(tree, path=()):
