@@ -51,13 +51,13 @@ def simulate(scenario: Scenario, levels: Iterable[int] | None = None, progress: 
         scenario = scenario.model_copy(update={"levels": wanted})
     groups = _split(wanted, _workers(workers, len(wanted)))
     if len(groups) == 1:
-        results = run_levels(scenario, groups[0], progress)
-    else:
+        return Comparison(scenario, sorted(run_levels(scenario, groups[0], progress), key=lambda r: r.level))
+    setup = Setup.of(scenario)
+    try:  # the traffic's spill folder goes however the run ends
         with threadpool_limits(limits=1):
             # What every level shares is made once, before the levels part: the traffic
-            # (its days shared between the processes) and the first model.
-            setup = Setup.of(scenario)
-            setup.store.adopt(_generate_days(setup.store, len(groups)))
+            # (its days shared between the processes through the spill folder) and the first model.
+            _generate_days(setup.store, len(groups))
             setup.train_initial()
         pending = [Forked(lambda group=group: run_levels(scenario, group, setup=setup)) for group in groups[1:]]
         try:
@@ -67,12 +67,18 @@ def simulate(scenario: Scenario, levels: Iterable[int] | None = None, progress: 
         finally:
             for job in pending:
                 job.stop()
+    finally:
+        setup.close()
     return Comparison(scenario, sorted(results, key=lambda r: r.level))
 
 
 @dataclass
 class Setup:
-    """What every level of a run shares: configs, domain, drift schedule, traffic, service and first model."""
+    """What every level of a run shares: configs, domain, drift schedule, traffic, service and first model.
+
+    The traffic store holds a temporary folder on disk: whoever makes a setup
+    calls :meth:`close` when the run ends (or uses the setup as a context manager).
+    """
 
     configs: dict
     domain: Domain
@@ -99,6 +105,16 @@ class Setup:
                                        stream(sc.seed, "train-initial"))
         return self.initial
 
+    def close(self) -> None:
+        """Remove the traffic's spill folder (in the process that made the setup)."""
+        self.store.close()
+
+    def __enter__(self) -> "Setup":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
 
 def run_levels(scenario: Scenario, levels: list[int], progress: Progress | None = None,
                setup: Setup | None = None) -> list[LevelResult]:
@@ -106,9 +122,13 @@ def run_levels(scenario: Scenario, levels: list[int], progress: Progress | None 
 
     BLAS runs single-threaded meanwhile: the matrices here are small, and its
     threads cost more than they give (and would fight the other process).
+    A ``setup`` passed in stays its caller's to close; one made here is closed here.
     """
     with threadpool_limits(limits=1):
-        return _run_levels(scenario, levels, progress, setup or Setup.of(scenario))
+        if setup is not None:
+            return _run_levels(scenario, levels, progress, setup)
+        with Setup.of(scenario) as own:
+            return _run_levels(scenario, levels, progress, own)
 
 
 def _run_levels(scenario: Scenario, levels: list[int], progress: Progress | None,
@@ -131,23 +151,20 @@ def _run_levels(scenario: Scenario, levels: list[int], progress: Progress | None
     return [LevelResult.from_world(w, setup.schedule) for w in worlds]
 
 
-def _generate_days(store: TrafficStore, processes: int) -> dict:
-    """Generate the run's days (from the first model's window to the end), shared among ``processes``.
+def _generate_days(store: TrafficStore, processes: int) -> None:
+    """Make the run's days (from the first model's window to the end), shared among ``processes``.
 
     Each day comes from its own random stream, so who makes it changes nothing.
-    The days made elsewhere are returned; the store keeps its own.
+    Every process writes its days to the store's spill folder, where all of
+    them read them from; none is kept in memory.
     """
     sc = store.scenario
     days = list(range(int(np.floor(-sc.domain.train_window / DAY)), int(np.ceil(sc.duration / DAY))))
-    jobs = [Forked(lambda mine=days[k::processes]: {d: store.day(d) for d in mine})
-            for k in range(1, processes)]
+    jobs = [Forked(lambda mine=days[k::processes]: store.make(mine)) for k in range(1, processes)]
     try:
-        for d in days[0::processes]:
-            store.day(d)
-        made: dict = {}
+        store.make(days[0::processes])
         for job in jobs:
-            made.update(job())
-        return made
+            job()
     finally:
         for job in jobs:
             job.stop()

@@ -4,10 +4,19 @@ Every level of a run reads the same days, so level 0 and level 3 see the
 same requests (common random numbers). A day is generated from its own
 random stream, so day 200 is the same whether a run lasts 250 days or 365,
 and whichever levels run.
+
+A run's memory does not grow with its length: each day is written to a
+temporary spill folder (:mod:`simulator.spill`) as soon as it is made, memory
+holds only the days used last, and a day asked for again is read back from
+the folder, the same to the bit. Processes forked from the one that made the
+store share the days through the folder.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+import os
+from collections import OrderedDict
+from collections.abc import Iterable
+from dataclasses import dataclass, fields
 
 import numpy as np
 
@@ -15,9 +24,15 @@ from .domains import Domain, Rows
 from .drift import DriftSchedule
 from .rng import stream
 from .scenario import Scenario
+from .spill import SpillFolder
 from .traffic import DAY, TrafficProfile
 
 _DAY_KEY_OFFSET = 1_000_000  # stream keys must be non-negative; days before the start are negative
+# Days held in memory. What the levels read again and again is the day being served and the week
+# of days a performance monitor scores once their labels are in; retraining windows are read from
+# the folder straight through, without displacing them.
+KEEP_DAYS = 64
+_ROWS = "rows."  # prefix of a sampled column's name in a spilled day
 
 
 @dataclass
@@ -51,27 +66,78 @@ class Day:
 
 
 class TrafficStore:
-    """Generates and keeps the days of a run, and the labelled rows retraining may use."""
+    """Generates the days of a run and hands them out, and the labelled rows retraining may use.
 
-    def __init__(self, scenario: Scenario, domain: Domain, schedule: DriftSchedule) -> None:
+    Memory holds at most ``keep_days`` days (the ones used last); every day
+    made is written to the store's spill folder and read back from it when
+    asked for again. The folder is the store's: :meth:`close` removes it
+    (the store is also a context manager), and only the process that made the
+    store does so — processes forked from it share the folder, and the days
+    in it, while it runs.
+    """
+
+    def __init__(self, scenario: Scenario, domain: Domain, schedule: DriftSchedule,
+                 keep_days: int = KEEP_DAYS, spill_parent: str | os.PathLike | None = None) -> None:
+        if keep_days < 1:
+            raise ValueError("keep_days must be at least 1")
         self.scenario = scenario
         self.domain = domain
         self.schedule = schedule
         self.profile = TrafficProfile(scenario.traffic, scenario.start.weekday())
         self.ticks_per_day = int(round(DAY / scenario.tick))
-        self._days: dict[int, Day] = {}
+        self.keep_days = keep_days
+        self.spill = SpillFolder(spill_parent)
+        self._days: OrderedDict[int, Day] = OrderedDict()  # least recently used first
         self._features: dict[int, np.ndarray] = {}
 
     def day(self, index: int) -> Day:
         """The day ``index`` (0 = the first simulated day; negative = history before it)."""
-        if index not in self._days:
-            self._days[index] = self._generate(index)
-        return self._days[index]
+        day = self._days.get(index)
+        if day is not None:
+            self._days.move_to_end(index)
+            return day
+        day = self._days[index] = self._fetch(index)
+        if len(self._days) > self.keep_days:
+            self._days.popitem(last=False)
+        return day
 
-    def adopt(self, days: dict[int, Day]) -> None:
-        """Keep ``days`` generated elsewhere (by another process, from the same streams)."""
-        for index, day in days.items():
-            self._days.setdefault(index, day)
+    @property
+    def days_in_memory(self) -> int:
+        """How many days the store holds in memory now (at most ``keep_days``)."""
+        return len(self._days)
+
+    def make(self, indices: Iterable[int]) -> None:
+        """Make and spill the days ``indices`` not in the folder yet, without keeping them in memory.
+
+        Processes forked from the store's may share the work: a day is the same whoever makes it.
+        """
+        for index in indices:
+            if _name(index) not in self.spill:
+                self.spill.write(_name(index), _pack(self._generate(index)))
+
+    def close(self) -> None:
+        """Forget the days and remove the spill folder (in the process that made the store)."""
+        self._days.clear()
+        self._features.clear()
+        self.spill.close()
+
+    def __enter__(self) -> "TrafficStore":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def _fetch(self, index: int) -> Day:
+        """The day ``index`` from memory, from the spill folder, or made now (and spilled), not kept."""
+        day = self._days.get(index)
+        if day is not None:
+            return day
+        arrays = self.spill.read(_name(index))
+        if arrays is not None:
+            return _unpack(index, arrays)
+        day = self._generate(index)
+        self.spill.write(_name(index), _pack(day))
+        return day
 
     def features(self, index: int) -> np.ndarray:
         """The model input matrix of a day's rows (cached for the two latest days)."""
@@ -90,7 +156,8 @@ class TrafficStore:
         first, last = int(np.floor(start / DAY)), int(np.ceil(end / DAY)) - 1
         parts = []
         for d in range(first, last + 1):
-            day = self.day(d)
+            # A window of months is read straight through, leaving the days in memory as they are.
+            day = self._fetch(d)
             lo, hi = np.searchsorted(day.times, [start, end])
             part = {k: v[lo:hi] for k, v in day.rows.items()}
             keep = day.known(known_at)
@@ -151,6 +218,25 @@ class TrafficStore:
         label_at = times + spec.label_delay.draw(rng, len(times))
         labelled = rng.random(len(times)) < spec.label_share if spec.label_share < 1.0 else None
         return label_at, labelled
+
+
+def _name(index: int) -> str:
+    return f"day{index:+06d}"
+
+
+def _pack(day: Day) -> dict[str, np.ndarray]:
+    """A day's arrays by name, for the spill folder (fields that are ``None`` are left out)."""
+    arrays = {f.name: getattr(day, f.name) for f in fields(Day) if f.name not in ("index", "rows")}
+    arrays = {k: v for k, v in arrays.items() if v is not None}
+    arrays.update({_ROWS + k: v for k, v in day.rows.items()})
+    return arrays
+
+
+def _unpack(index: int, arrays: dict[str, np.ndarray]) -> Day:
+    """The day :func:`_pack` gave ``arrays`` for (columns in their original order)."""
+    rows = {k[len(_ROWS):]: v for k, v in arrays.items() if k.startswith(_ROWS)}
+    rest = {k: v for k, v in arrays.items() if not k.startswith(_ROWS)}
+    return Day(index=index, rows=rows, **rest)
 
 
 def _compact(dtype: np.dtype) -> np.dtype:
