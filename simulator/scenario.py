@@ -305,6 +305,7 @@ class Scenario(Strict):
     tick: Duration = 60.0
     report_interval: Duration = 3600.0
     fidelity: Literal["tick", "request"] = "tick"
+    policy_timeout: Duration = Field(5.0, gt=0)  # how long a user policy's call may take (policies/contract.py)
     domain: DomainSpec = DomainSpec()
     drift: list[DriftEvent] = Field(default_factory=list)
     traffic: Traffic

@@ -21,6 +21,7 @@ from .ledger import EventLog
 from .levels import LevelConfig
 from .monitoring import Reference
 from .errors import RunFailure
+from .policies import contract
 from .policies import (Alert, CanaryCheck, DayObservation, ModelInfo, TargetUtilisation, WorldView,
                        autoscaling_policy, deployment_policy, monitoring_policy, policy_name, retraining_policy)
 from .registry import BrokenScorer, ModelRegistry, ModelVersion
@@ -155,14 +156,19 @@ class World:
                                and type(rule).desired_replicas is TargetUtilisation.desired_replicas else None)
             self.env.process(self._autoscaler())
 
-    def _ask(self, policy, method: str, *args, at: float | None = None):
-        """Call a policy (for time ``at``, if not now); if it raises, stop the run with one line naming
-        it, the level and the time."""
+    def _ask(self, policy, method: str, *args, at: float | None = None, bounds: tuple[int, int] | None = None):
+        """Call a policy (for time ``at``, if not now) and return its checked answer.
+
+        A breach of the policy contract (:mod:`simulator.policies.contract`: an
+        answer of the wrong kind or out of ``bounds``, an exception or
+        ``sys.exit``, a user plug-in's call past the scenario's
+        ``policy_timeout``) stops the run with one line naming the policy, the
+        method, the level and the time.
+        """
         try:
-            return getattr(policy, method)(*args)
-        except Exception as exc:
-            raise PolicyFailure(f"policy {policy_name(policy)}.{method} raised {type(exc).__name__}: {exc} "
-                                f"{self._when(at)}") from None
+            return contract.ask(policy, method, args, timeout=self.sc.policy_timeout, bounds=bounds)
+        except contract.Breach as exc:
+            raise PolicyFailure(f"policy {policy_name(policy)}.{method} {exc} {self._when(at)}") from None
 
     def _when(self, at: float | None = None) -> str:
         """``(level L, simulated day D)`` for a policy failure at ``at`` (default: now)."""
@@ -260,7 +266,7 @@ class World:
                              self.psi_today if self.cfg.monitoring.drift else {},
                              self.score_psi_today if self.cfg.monitoring.drift else float("nan"),
                              in_hand, view.decay, health[0], health[1], self.drift_report)
-        alerts = tuple(self._ask(self.monitor_policy, "alerts", view, obs) or ())
+        alerts = self._ask(self.monitor_policy, "alerts", view, obs)  # a checked tuple of Alert
         for alert in alerts:
             self.events.add(self.env.now, "alert", live.version, alert.detail or alert.kind)
         if alerts:
@@ -662,12 +668,11 @@ class World:
         return (want > replicas) | ((want < replicas) & (at - self._last_scale >= self.cfg.autoscaling.cooldown))
 
     def _desired_replicas(self, at: float) -> int:
-        """Ask the autoscaling policy for the replica count at time ``at``; nonsense stops the run."""
-        want = self._ask(self.scale_policy, "desired_replicas", self.view(at=at), at=at)
-        if isinstance(want, bool) or not isinstance(want, (int, np.integer)) or want < 1:
-            raise PolicyFailure(f"policy {policy_name(self.scale_policy)}.desired_replicas returned {want!r}, "
-                                f"not a whole number of replicas >= 1 {self._when(at)}")
-        return int(want)
+        """Ask the autoscaling policy for the replica count at time ``at``: a whole number within the
+        level's ``min_replicas``..``max_replicas`` (and the scenario's bound on replicas), or the run stops."""
+        auto = self.cfg.autoscaling
+        bounds = (auto.min_replicas, min(auto.max_replicas, contract.max_replicas()))
+        return self._ask(self.scale_policy, "desired_replicas", self.view(at=at), at=at, bounds=bounds)
 
     def _provision(self, want: int, delay: float):
         yield self.env.timeout(delay)

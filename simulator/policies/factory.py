@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..plugins import PluginError, import_class
+from .. import plugins
+from ..plugins import PluginError, PluginTimeout, call_with_limit, describe, import_class
 from .base import AutoscalingPolicy, DeploymentPolicy, MonitoringPolicy, RetrainingPolicy
 from .builtin import (DriftOrDecayRetraining, FixedReplicas, NeverRetrain, ParityRollback, RetrainOnAlert,
                       ScheduledRetraining, TargetUtilisation, ThresholdMonitor)
@@ -19,18 +20,23 @@ class PolicyImportError(ValueError):
 def load_user_policy(spec: str, params: dict[str, Any], section: str) -> Any:
     """Import ``"module:Class"``, check it subclasses the section's base class, and build it with ``params``.
 
-    The working folder is searched first, as ``python -m`` would.
+    The working folder is searched first, as ``python -m`` would. A module or
+    constructor that raises, calls ``sys.exit`` or outlasts
+    :data:`simulator.plugins.IMPORT_TIMEOUT` is a :class:`PolicyImportError`.
     """
     base = BASES[section]
     try:
         cls = import_class(spec, base, f"simulator.policies.{base.__name__}")
     except PluginError as exc:
         raise PolicyImportError(str(exc)) from None
+    call = f"{spec}({', '.join(f'{k}=...' for k in params)})"
     try:
-        return cls(**params)
-    except Exception as exc:
-        raise PolicyImportError(f"{spec}({', '.join(f'{k}=...' for k in params)}) failed: "
-                                f"{type(exc).__name__}: {exc}") from None
+        # Built as it is imported: within the import limit, and a sys.exit is a failure like any other.
+        return call_with_limit(lambda: cls(**params), (), plugins.IMPORT_TIMEOUT)
+    except PluginTimeout as exc:
+        raise PolicyImportError(f"{call} {exc}") from None
+    except (Exception, SystemExit) as exc:
+        raise PolicyImportError(f"{call} failed: {describe(exc)}") from None
 
 
 def retraining_policy(cfg, monitoring) -> RetrainingPolicy:
