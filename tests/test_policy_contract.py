@@ -13,6 +13,7 @@ import re
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 import yaml
@@ -25,7 +26,7 @@ MISBEHAVING = "misbehaving_policies"
 ARMED = "LAB_PLUGIN_MISBEHAVE"  # the import-time plug-ins misbehave only when this is set
 
 
-def scenario(tmp_path, overrides: dict, levels: list[int], **top) -> object:
+def scenario(tmp_path, overrides: dict, levels: list[int], **top) -> Path:
     """fraud_covid with ``overrides`` at some levels, written to ``tmp_path``."""
     data = yaml.safe_load(yaml.safe_dump(BASE))
     data.update(levels=levels, overrides=overrides, **top)
@@ -157,3 +158,35 @@ def test_policy_timeout_must_be_a_positive_duration(tmp_path, value, problem):
     path = scenario(tmp_path, {}, [0], policy_timeout=value)
     assert_one_line_error(run_scenario(tmp_path, path), tmp_path, path=path, key="policy_timeout",
                           contains=(problem,))
+
+
+# --- the time limit leaves the process's own alarm as it found it -----------------------------------------
+
+
+def test_the_time_limit_puts_back_the_previous_handler_and_timer():
+    """Another user of SIGALRM (a test-timeout plug-in, say) keeps its handler, and its alarm still goes off."""
+    import signal
+    import time
+
+    from simulator.plugins import PluginTimeout, call_with_limit
+
+    fired = []
+
+    def theirs(signum, frame):
+        fired.append(time.monotonic())
+
+    before = signal.signal(signal.SIGALRM, theirs)
+    try:
+        start = time.monotonic()
+        signal.setitimer(signal.ITIMER_REAL, 0.6)
+        with pytest.raises(PluginTimeout):
+            call_with_limit(time.sleep, (5,), 0.2)
+        assert signal.getsignal(signal.SIGALRM) is theirs
+        left, _ = signal.getitimer(signal.ITIMER_REAL)
+        assert 0.2 < left < 0.45, left  # 0.6 s less the 0.2 s the call took
+        call_with_limit(time.sleep, (0.6,), 2.0)  # their alarm falls due during this call: it goes off after it
+        time.sleep(0.05)
+        assert len(fired) == 1 and fired[0] - start >= 0.6
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, before)
