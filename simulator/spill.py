@@ -67,14 +67,20 @@ class SpillFolder:
         os.replace(tmp, self.path / name)
 
     def read(self, name: str) -> dict[str, np.ndarray] | None:
-        """The set ``name`` as fresh, writable arrays, or ``None`` if it was never written."""
+        """The set ``name`` as writable arrays, or ``None`` if it was never written.
+
+        The arrays share one buffer read from the file (no copy of their own),
+        writable and independent of the file and of any other read of the set.
+        """
         try:
             with open(self.path / name, "rb") as f:
-                data = f.read()
+                # One buffer per set, which its arrays view: a set is used (and dropped) as a whole.
+                data = bytearray(os.fstat(f.fileno()).st_size)
+                f.readinto(data)
         except FileNotFoundError:
             return None
         (length,) = _LENGTH.unpack_from(data)
-        header = json.loads(data[_LENGTH.size:_LENGTH.size + length])
+        header = json.loads(bytes(data[_LENGTH.size:_LENGTH.size + length]))
         start = -(-(_LENGTH.size + length) // _ALIGN) * _ALIGN
         out = {}
         for key, dtype, shape, at in header:
@@ -82,9 +88,8 @@ class SpillFolder:
             count = int(np.prod(shape, dtype=np.int64))
             if count == 0:  # an empty array may sit past the file's end
                 out[key] = np.empty(shape, dt)
-                continue
-            # A copy owns its memory: holding one array does not keep the whole file's bytes alive.
-            out[key] = np.frombuffer(data, dt, count, start + at).reshape(shape).copy()
+            else:
+                out[key] = np.frombuffer(data, dt, count, start + at).reshape(shape)
         return out
 
     def __contains__(self, name: str) -> bool:
