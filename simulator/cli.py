@@ -14,6 +14,7 @@ from rich.console import Console
 from rich.table import Table
 
 from .errors import RunFailure, ScenarioError
+from .signals import exit_status, interruptible
 
 #: Where the shipped scenarios live (beside the package in a checkout).
 SHIPPED = Path(__file__).resolve().parent.parent / "scenarios"
@@ -32,12 +33,15 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="python -m simulator", description="MLOps Failure Lab: run scripted production-ML scenarios.")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     run = sub.add_parser("run", help="run a scenario at maturity levels 0-3 and compare them")
-    _run_options(run, "folder for the results (default results/<scenario>/<time>)")
+    _run_options(run, "a new (or empty) folder for the results (default results/<scenario>/<time>); "
+                      "an existing folder is refused unless it holds an earlier run's results and "
+                      "--overwrite is given")
     swp = sub.add_parser("sweep", help="run a scenario over a grid of settings; writes DIR/sweep.csv")
     swp.add_argument("--param", action="append", default=[], metavar="KEY=V1,V2,...",
                      help="a setting and its values, e.g. retraining.every=7d,30d or serving.replicas=2,4 "
                           "(repeat for a grid: every combination runs)")
-    _run_options(swp, "folder for sweep.csv (default results/<scenario>/<time>-sweep)")
+    _run_options(swp, "a new (or empty) folder for sweep.csv (default results/<scenario>/<time>-sweep); "
+                      "an existing folder is refused unless it holds an earlier sweep and --overwrite is given")
     val = sub.add_parser("validate", help="check scenario files without running them")
     val.add_argument("scenarios", nargs="+", help="scenario YAML files")
     sub.add_parser("list", help="list the shipped scenarios")
@@ -50,6 +54,8 @@ def _run_options(parser: argparse.ArgumentParser, out_help: str) -> None:
     parser.add_argument("--levels", help="comma-separated levels, e.g. 0,3 (default: the scenario's)")
     parser.add_argument("--seed", type=int, help="replace the scenario's seed")
     parser.add_argument("--out", type=Path, help=out_help)
+    parser.add_argument("--overwrite", action="store_true",
+                        help="replace the files of an earlier run in --out (only the files that run wrote)")
     parser.add_argument("--days", type=float, help="simulate this many days instead of the scenario's duration")
     parser.add_argument("--fidelity", choices=["tick", "request"], help="replace the scenario's fidelity")
     parser.add_argument("--quiet", action="store_true", help="no progress bar and no table")
@@ -68,25 +74,29 @@ def _experiment_options(parser: argparse.ArgumentParser) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; return the exit status."""
-    args = build_parser().parse_args(argv)
     err = Console(stderr=True, highlight=False, soft_wrap=True, emoji=False)
     try:
-        if args.command == "run":
-            return _run(args)
-        if args.command == "sweep":
-            return _sweep(args)
-        if args.command == "validate":
-            return _validate(args.scenarios)
-        return _list()
+        # SIGTERM unwinds like Ctrl-C: workers are stopped and temporary folders removed.
+        with interruptible():
+            argv = sys.argv[1:] if argv is None else list(argv)
+            args = build_parser().parse_args(argv)
+            args.argv = argv
+            if args.command == "run":
+                return _run(args)
+            if args.command == "sweep":
+                return _sweep(args)
+            if args.command == "validate":
+                return _validate(args.scenarios)
+            return _list()
     except ScenarioError as exc:
         err.print(f"error: {exc}", markup=False)
         return 2
     except RunFailure as exc:
         err.print(f"error while running: {exc}", markup=False)
         return 1
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:
         err.print("interrupted: nothing was written", markup=False)
-        return 130
+        return exit_status(exc)
 
 
 def _parse_levels(text: str | None, source: str) -> list[int] | None:
@@ -113,7 +123,7 @@ def _running(work):
     """Call ``work()``; a failure while running becomes one line (exit 1), unless debugging."""
     try:
         return work()
-    except (ScenarioError, KeyboardInterrupt):
+    except (ScenarioError, RunFailure, KeyboardInterrupt):
         raise
     except Exception as exc:
         if os.environ.get("SIMULATOR_DEBUG"):
@@ -124,7 +134,7 @@ def _running(work):
 def _run(args: argparse.Namespace) -> int:
     from . import prepare
     from .engine import simulate
-    from .output import default_out_dir, write_results
+    from .output import write_results
 
     source = args.scenario
     backend = _backend(args, source)
@@ -137,9 +147,7 @@ def _run(args: argparse.Namespace) -> int:
             check_scenario(sc, source)
         except ScenarioError as exc:
             raise ScenarioError(source, "--fidelity", exc.problem) from None
-    out = args.out if args.out is not None else default_out_dir(sc.name)
-    if out.exists() and not out.is_dir():
-        raise ScenarioError(str(out), "--out", "exists and is not a folder")
+    dest = _claim(args, sc.name)
     console = Console()
 
     def work():
@@ -155,8 +163,9 @@ def _run(args: argparse.Namespace) -> int:
         with day_progress(sc, console=console) as update:
             return simulate(sc, progress=update)
 
-    comparison = _running(work)
-    written = write_results(comparison, out, Path(source).read_text(encoding="utf-8"))
+    with dest:
+        comparison = _running(work)
+        written = write_results(comparison, dest, Path(source).read_text(encoding="utf-8"), command=_command(args))
     if not args.quiet:
         if "replications" in comparison.summary:
             console.print(replication_table(comparison.summary))
@@ -168,7 +177,6 @@ def _run(args: argparse.Namespace) -> int:
 
 def _sweep(args: argparse.Namespace) -> int:
     from .experiments import expand_grid, run_grid, write_sweep
-    from .output import default_out_dir
 
     source = args.scenario
     backend = _backend(args, source)
@@ -177,25 +185,36 @@ def _sweep(args: argparse.Namespace) -> int:
     points = expand_grid(source, args.param, levels=_parse_levels(args.levels, source), seed=args.seed,
                          days=args.days, replace=replace)
     first = points[0].scenario
-    if args.out is not None:
-        out = args.out
-    else:
-        stamp = default_out_dir(first.name)
-        out = stamp.with_name(f"{stamp.name}-sweep")
-    if out.exists() and not out.is_dir():
-        raise ScenarioError(str(out), "--out", "exists and is not a folder")
+    dest = _claim(args, first.name, "-sweep")
     console = Console()
-    frame = _running(lambda: run_grid(points, replications=args.replications, backend=backend,
-                                      scheduler=args.scheduler, source=source, progress=not args.quiet,
-                                      console=console))
-    manifest = {"scenario": first.name, "scenario_sha256": _sha256(source), "seed": first.seed,
-                "levels": first.levels, "duration_days": first.duration / 86400.0, "params": list(args.param),
-                "points": len(points), "replications": args.replications}
-    written = write_sweep(frame, out, manifest)
+    with dest:
+        frame = _running(lambda: run_grid(points, replications=args.replications, backend=backend,
+                                          scheduler=args.scheduler, source=source, progress=not args.quiet,
+                                          console=console))
+        manifest = {"scenario": first.name, "scenario_sha256": _sha256(source), "seed": first.seed,
+                    "levels": first.levels, "duration_days": first.duration / 86400.0, "params": list(args.param),
+                    "points": len(points), "replications": args.replications, "command": _command(args)}
+        written = write_sweep(frame, dest, manifest)
     if not args.quiet:
         console.print(sweep_table(frame, list(points[0].params), first.name))
         console.print(f"sweep written to [bold]{written}[/]")
     return 0
+
+
+def _claim(args: argparse.Namespace, name: str, suffix: str = ""):
+    """The results folder, claimed before the work (a bad --out is an error now, not after it);
+    what runs killed earlier left behind is removed first."""
+    from .destination import claim
+    from .output import default_out_dir
+    from .spill import remove_stale_spills
+
+    remove_stale_spills()
+    return claim(args.out if args.out is not None else default_out_dir(name, suffix), overwrite=args.overwrite)
+
+
+def _command(args: argparse.Namespace) -> list[str]:
+    """The command line as typed, for the manifest."""
+    return ["python", "-m", "simulator", *args.argv]
 
 
 def _sha256(path: str) -> str:

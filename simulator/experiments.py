@@ -33,6 +33,7 @@ import itertools
 import json
 import math
 import os
+import signal
 import warnings
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -44,7 +45,8 @@ import yaml
 
 from .errors import ScenarioError, did_you_mean
 from .levels import LevelConfig
-from .output import write_atomically
+from .destination import Destination, claim
+from .signals import ignored_by_children, watch_parent
 from .scenario import Scenario, scenario_from_dict
 
 #: The level settings sections: a sweep key starting with one of these sets it at every level.
@@ -325,18 +327,19 @@ def figures(level_summary: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def write_sweep(frame, out: str | Path, manifest: dict[str, Any] | None = None) -> Path:
-    """Write ``out/sweep.csv`` (and ``manifest.json`` if given), each file atomically; return the csv's path.
+def write_sweep(frame, out: str | Path | Destination, manifest: dict[str, Any] | None = None,
+                overwrite: bool = False) -> Path:
+    """Write ``out/sweep.csv`` and ``out/manifest.json``; return the csv's path.
 
-    Each file is written under a temporary name beside it and renamed into
-    place, so an interrupted sweep leaves no half-written file.
+    ``out`` is a folder path (claimed as a run's results folder is: see
+    :mod:`simulator.destination`) or a destination claimed before the sweep
+    ran. Both files are written in a temporary folder and moved into place
+    together, so an interrupted sweep leaves neither.
     """
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    if manifest is not None:
-        write_atomically(out / "manifest.json", lambda f: f.write(json.dumps(manifest, indent=2) + "\n"))
-    write_atomically(out / "sweep.csv", lambda f: frame.to_csv(f, index=False, lineterminator="\n"))
-    return out / "sweep.csv"
+    dest = out if isinstance(out, Destination) else claim(out, overwrite=overwrite)
+    with dest:
+        frame.to_csv(dest.staging / "sweep.csv", index=False, lineterminator="\n")
+        return dest.commit(["sweep.csv"], manifest or {}) / "sweep.csv"
 
 
 # --- backends ------------------------------------------------------------------
@@ -386,18 +389,38 @@ def run_jobs(fn: Callable[[Any], Any], jobs: Sequence[Any], *, backend: str = "j
                 advance()
             return results
         if backend == "joblib":
-            from joblib import Parallel, delayed
-
-            results = []
-            n_jobs = max(1, min(os.cpu_count() or 1, len(jobs)))
-            with warnings.catch_warnings():
-                # loky replaces a worker whose memory grew after a year-long run, and says so; no result is lost.
-                warnings.filterwarnings("ignore", message="A worker stopped while some jobs", category=UserWarning)
-                for result in Parallel(n_jobs=n_jobs, return_as="generator")(delayed(fn)(job, True) for job in jobs):
-                    results.append(result)
-                    advance()
-            return results
+            return _run_joblib(fn, jobs, advance)
         return _run_dask(fn, jobs, scheduler, source, advance)
+
+
+def _run_joblib(fn, jobs, advance) -> list:
+    """The jobs on joblib's process pool (loky), one worker per core; results in the order of ``jobs``.
+
+    The workers are started ignoring SIGINT: Ctrl-C is left to this
+    process, which then stops them, instead of each worker printing a
+    traceback of its own. A worker also ends if this
+    process is killed (see :func:`_in_worker`).
+    """
+    from concurrent.futures import FIRST_COMPLETED, wait
+
+    from joblib.externals.loky import get_reusable_executor
+
+    executor = get_reusable_executor(max_workers=max(1, min(os.cpu_count() or 1, len(jobs))))
+    with warnings.catch_warnings():
+        # loky replaces a worker whose memory grew after a year-long run, and says so; no result is lost.
+        warnings.filterwarnings("ignore", message="A worker stopped while some jobs", category=UserWarning)
+        try:
+            with ignored_by_children(signal.SIGINT):  # the first submit starts the workers
+                futures = [executor.submit(_in_worker, fn, job, os.getpid()) for job in jobs]
+            pending = set(futures)
+            while pending:
+                done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                for _ in done:
+                    advance()
+            return [future.result() for future in futures]
+        except BaseException:
+            executor.shutdown(wait=False, kill_workers=True)
+            raise
 
 
 def _run_dask(fn, jobs, scheduler, source, advance) -> list:
@@ -426,6 +449,12 @@ def _run_dask(fn, jobs, scheduler, source, advance) -> list:
     finally:
         if cluster is not None:
             cluster.close()
+
+
+def _in_worker(fn: Callable[[Any, bool], Any], job: Any, parent: int) -> Any:
+    """``fn(job, True)`` in a pool's worker, which ends itself if ``parent`` dies (the pool can't see to it)."""
+    watch_parent(parent)
+    return fn(job, True)
 
 
 def _simulate_job(job: tuple[Scenario, bool], parallel: bool):

@@ -7,8 +7,11 @@ machine's cores, on platforms that fork.
 from __future__ import annotations
 
 import multiprocessing
+import os
 import sys
 from collections.abc import Callable
+
+from .signals import become_child
 
 
 def can_fork() -> bool:
@@ -21,14 +24,18 @@ class Forked:
     """``work()`` running in a forked process; calling the object waits for its result.
 
     Forking needs no pickling of the work, only of its result; an exception
-    in the child is raised again here.
+    in the child is raised again here. The child leaves SIGINT and SIGTERM to
+    this process, which stops it, and dies with this process if it is killed
+    (see :func:`simulator.signals.become_child`).
     """
 
     def __init__(self, work: Callable[[], object]) -> None:
         ctx = multiprocessing.get_context("fork")
         self._recv, send = ctx.Pipe(duplex=False)
+        parent = os.getpid()
 
         def target() -> None:
+            become_child(parent)
             try:
                 outcome = (True, work())
             except BaseException as exc:  # noqa: BLE001 - re-raised in the parent
@@ -57,5 +64,8 @@ class Forked:
         """End the process if it is still running (after an error here)."""
         if self._proc.is_alive():
             self._proc.terminate()
+            self._proc.join(timeout=1.0)
+            if self._proc.is_alive():  # stuck where SIGTERM cannot reach it
+                self._proc.kill()
         self._proc.join()
         self._recv.close()

@@ -7,25 +7,34 @@ import json
 import os
 import platform
 import re
-import shutil
 import tempfile
 from importlib import metadata
 from pathlib import Path
 
 import pandas as pd
 
+from .destination import Destination, claim, umask
+from .signals import deferred
 from .forking import Forked, can_fork
 from .results import Comparison
 
 
-def default_out_dir(scenario_name: str) -> Path:
-    """``results/<scenario>/<UTC timestamp>``."""
+def default_out_dir(scenario_name: str, suffix: str = "") -> Path:
+    """``results/<scenario>/<UTC timestamp><suffix>``: a folder that does not exist yet.
+
+    Two runs in the same second get ``-2``, ``-3``... after the second one.
+    """
     stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
-    return Path("results") / scenario_name / stamp
+    base = Path("results") / scenario_name
+    out, n = base / f"{stamp}{suffix}", 1
+    while out.exists():
+        n += 1
+        out = base / f"{stamp}-{n}{suffix}"
+    return out
 
 
-def manifest(comparison: Comparison, scenario_text: str | None) -> dict:
-    """What makes the run reproducible: scenario hash, seed, levels and versions."""
+def manifest(comparison: Comparison, scenario_text: str | None, command: list[str] | None = None) -> dict:
+    """What makes the run reproducible: scenario hash, seed, levels, versions and the command line."""
     versions = {}
     for pkg in ("mlops-failure-lab", "numpy", "pandas", "scikit-learn", "simpy", "scipy", "pydantic"):
         try:
@@ -40,48 +49,44 @@ def manifest(comparison: Comparison, scenario_text: str | None) -> dict:
         "duration_days": comparison.summary["duration_days"],
         "python": platform.python_version(),
         "versions": versions,
+        **({"command": command} if command is not None else {}),
     }
 
 
-def write_results(comparison: Comparison, out: Path, scenario_text: str | None = None, plots: bool = True) -> Path:
+def write_results(comparison: Comparison, out: Path | Destination, scenario_text: str | None = None,
+                  plots: bool = True, overwrite: bool = False, command: list[str] | None = None) -> Path:
     """Write summary.json, timeseries.csv, events.csv, manifest.json and plots/ into ``out``.
 
-    Everything goes to a temporary sibling folder first and is renamed into
-    place at the end, so an interrupted run leaves nothing half-written.
-    An existing ``out`` is replaced only once the new files are complete.
+    ``out`` is a folder path (claimed here: see :mod:`simulator.destination`
+    for what happens to an existing folder and ``overwrite``) or a
+    :class:`~simulator.destination.Destination` claimed before the run.
+    Everything goes to a temporary folder beside ``out`` first and is moved
+    into place at the end, so an interrupted run leaves nothing half-written.
     """
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}-", dir=out.parent))
+    dest = out if isinstance(out, Destination) else claim(out, overwrite=overwrite)
+    tmp = dest.staging
     drawing = None
-    try:
-        if plots:
-            (tmp / "plots").mkdir()
-            # The figures take longer than the files (matplotlib's import alone is half a
-            # second): where the platform forks, another process draws them meanwhile.
-            drawing = Forked(lambda: write_plots(comparison, tmp / "plots")) if can_fork() else None
-        (tmp / "summary.json").write_text(json.dumps(comparison.summary, indent=2, sort_keys=False) + "\n")
-        (tmp / "manifest.json").write_text(json.dumps(manifest(comparison, scenario_text), indent=2) + "\n")
-        write_numeric_csv(comparison.timeseries, tmp / "timeseries.csv")
-        comparison.events.to_csv(tmp / "events.csv", index=False, float_format="%.6g")
-        if plots:
+    with dest:
+        try:
+            files = ["summary.json", "timeseries.csv", "events.csv"]
+            if plots:
+                (tmp / "plots").mkdir()
+                # The figures take longer than the files (matplotlib's import alone is half a
+                # second): where the platform forks, another process draws them meanwhile.
+                drawing = Forked(lambda: write_plots(comparison, tmp / "plots")) if can_fork() else None
+            (tmp / "summary.json").write_text(json.dumps(comparison.summary, indent=2, sort_keys=False) + "\n")
+            write_numeric_csv(comparison.timeseries, tmp / "timeseries.csv")
+            comparison.events.to_csv(tmp / "events.csv", index=False, float_format="%.6g")
+            if plots:
+                if drawing is not None:
+                    drawing()
+                else:
+                    write_plots(comparison, tmp / "plots")
+                files += [f"plots/{p.name}" for p in sorted((tmp / "plots").iterdir())]
+            return dest.commit(files, manifest(comparison, scenario_text, command))
+        finally:
             if drawing is not None:
-                drawing()
-            else:
-                write_plots(comparison, tmp / "plots")
-        if out.exists():
-            old = out.with_name(f".{out.name}.old")
-            os.replace(out, old)
-            os.replace(tmp, out)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(tmp, out)
-    except BaseException:
-        if drawing is not None:
-            drawing.stop()
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    return out
+                drawing.stop()
 
 
 def write_plots(comparison: Comparison, folder: Path) -> None:
@@ -131,14 +136,19 @@ def write_numeric_csv(frame: pd.DataFrame, path: Path) -> None:
 def write_atomically(path: Path, write) -> None:
     """Write one file through ``write(f)`` under a temporary name beside it, then rename it into place.
 
-    An interrupted write leaves the old file (or none), never half a new one.
+    An interrupted write leaves the old file (or none), never half a new one;
+    the file is on disk before it takes the old one's name.
     """
     path = Path(path)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}-", dir=path.parent)
     try:
+        os.fchmod(fd, 0o666 & ~umask())  # as open() would make it, not mkstemp's 0600
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
             write(f)
-        os.replace(tmp, path)
+            f.flush()
+            os.fsync(f.fileno())
+        with deferred():
+            os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
