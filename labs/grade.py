@@ -15,6 +15,7 @@ import tempfile
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
+from simulator.errors import ScenarioError
 from simulator.output import write_atomically
 
 from . import notebooks as nbs
@@ -24,14 +25,31 @@ NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
 
 
 def release(reference_dir: Path, out_dir: Path) -> list[Path]:
-    """Write a student copy of every notebook in ``reference_dir`` to ``out_dir``; return their paths."""
-    written = []
-    for path in sorted(Path(reference_dir).glob("*.ipynb")):
-        target = Path(out_dir) / path.name
-        nbs.write(nbs.student_copy(nbs.read(path)), target)
-        written.append(target)
-    if not written:
+    """Write a student copy of every notebook in ``reference_dir`` to ``out_dir``; return their paths.
+
+    A file of the same name already in ``out_dir`` is replaced only if an
+    earlier release wrote it: anything else there (the reference notebooks
+    themselves, a student's work) makes the release refuse before writing
+    anything (:class:`~simulator.errors.ScenarioError`, naming ``--out``).
+    """
+    sources = sorted(Path(reference_dir).glob("*.ipynb"))
+    if not sources:
         raise FileNotFoundError(f"{reference_dir}: no notebooks (*.ipynb) to release")
+    out_dir = Path(out_dir)
+    if out_dir.exists() and not out_dir.is_dir():
+        raise ScenarioError(str(out_dir), "--out", "exists and is not a folder")
+    for path in sources:
+        target = out_dir / path.name
+        if target.exists() and not nbs.is_student_copy(target):
+            raise ScenarioError(str(target), "--out", "exists and is not a student copy written by release; "
+                                                      "choose another folder (nothing was written)")
+    written = []
+    for path in sources:
+        target = out_dir / path.name
+        copy = nbs.student_copy(nbs.read(path))
+        target.parent.mkdir(parents=True, exist_ok=True)
+        write_atomically(target, lambda f, nb=copy: f.write(nbs.dumps(nb)))
+        written.append(target)
     return written
 
 
@@ -98,14 +116,39 @@ def grade(submissions: Path, reference_dir: Path = NOTEBOOKS) -> list[dict]:
     return rows
 
 
+COLUMNS = ["student", "notebook", "exercise", "score", "note"]
+
+
+def check_csv_out(out: Path) -> None:
+    """Refuse (:class:`~simulator.errors.ScenarioError`, ``--out``) a scores file that would replace
+    something grading did not write: a folder, or a file that is not an earlier scores CSV."""
+    out = Path(out)
+    if out.is_dir():
+        raise ScenarioError(str(out), "--out", "is a folder; name the scores file, e.g. grades.csv")
+    if out.exists():
+        try:
+            with open(out, encoding="utf-8") as f:
+                header = f.readline().rstrip("\n")
+        except (OSError, UnicodeDecodeError):
+            header = None
+        if header != ",".join(COLUMNS):
+            raise ScenarioError(str(out), "--out", "exists and is not a scores file written by grade; "
+                                                   "choose another name (nothing was changed)")
+    for parent in out.parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise ScenarioError(str(out), "--out", f"cannot be created: {parent} is a file, not a folder")
+            break
+
+
 def write_csv(rows: list[dict], out: Path) -> None:
     """Write the scores atomically: one row per student per exercise."""
     def write(f) -> None:
-        writer = csv.DictWriter(f, fieldnames=["student", "notebook", "exercise", "score", "note"],
-                                lineterminator="\n")
+        writer = csv.DictWriter(f, fieldnames=COLUMNS, lineterminator="\n")
         writer.writeheader()
         writer.writerows(rows)
 
+    check_csv_out(out)
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     write_atomically(out, write)

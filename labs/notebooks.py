@@ -32,10 +32,15 @@ def read(path: str | Path) -> Notebook:
     return json.loads(Path(path).read_text(encoding="utf-8"))
 
 
+def dumps(nb: Notebook) -> str:
+    """A notebook's text the way Jupyter saves it (one-space indent, a final newline)."""
+    return json.dumps(nb, indent=1, ensure_ascii=False) + "\n"
+
+
 def write(nb: Notebook, path: str | Path) -> None:
-    """Save a notebook the way Jupyter does (one-space indent, a final newline)."""
+    """Save a notebook the way Jupyter does."""
     Path(path).parent.mkdir(parents=True, exist_ok=True)
-    Path(path).write_text(json.dumps(nb, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    Path(path).write_text(dumps(nb), encoding="utf-8")
 
 
 def source(cell: dict) -> str:
@@ -52,6 +57,16 @@ def set_source(cell: dict, text: str) -> None:
 def strip_solutions(text: str) -> str:
     """Replace each solution region with ``raise NotImplementedError`` at the region's indentation."""
     return _REGION.sub(lambda m: f"{m.group(1)}raise NotImplementedError\n", text)
+
+
+def is_student_copy(path: str | Path) -> bool:
+    """True if ``path`` is a notebook that :func:`student_copy` made (so a new release may replace it)."""
+    try:
+        nb = read(path)
+    except (OSError, ValueError):
+        return False
+    labs = nb.get("metadata", {}).get("labs", {}) if isinstance(nb, dict) else {}
+    return isinstance(labs, dict) and labs.get("student_copy") is True
 
 
 def has_solution(cell: dict) -> bool:
@@ -83,6 +98,8 @@ def student_copy(nb: Notebook) -> Notebook:
         for output in cell.get("outputs", []):
             if "execution_count" in output:
                 output["execution_count"] = None
+    # Marks the file as one ``release`` wrote, which a later release may replace.
+    out.setdefault("metadata", {}).setdefault("labs", {})["student_copy"] = True
     return out
 
 

@@ -100,3 +100,36 @@ def test_grading_an_empty_folder_is_an_error(course, capsys):
     (tmp_path / "subs").mkdir()
     assert main(["grade", str(tmp_path / "subs"), "--notebooks", str(ref_dir)]) == 2
     assert "no submissions" in capsys.readouterr().err
+
+
+# --- output files: nothing the lab did not write is replaced ---------------------
+
+
+def test_release_never_replaces_a_notebook_it_did_not_write(course, tmp_path, capsys):
+    _, ref_dir = course
+    before = (ref_dir / "lesson.ipynb").read_bytes()
+    # Releasing into the reference folder itself would replace the solutions with student copies.
+    assert main(["release", "--notebooks", str(ref_dir), "--out", str(ref_dir)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "--out" in err[0] and "lesson.ipynb" in err[0]
+    assert (ref_dir / "lesson.ipynb").read_bytes() == before
+    # A student's own work of the same name is kept too; an earlier release's copy is refreshed.
+    students = tmp_path / "students"
+    assert main(["release", "--notebooks", str(ref_dir), "--out", str(students)]) == 0
+    assert nbs.is_student_copy(students / "lesson.ipynb")
+    assert main(["release", "--notebooks", str(ref_dir), "--out", str(students)]) == 0
+    (students / "lesson.ipynb").write_text('{"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}')
+    assert main(["release", "--notebooks", str(ref_dir), "--out", str(students)]) == 2
+    assert "cells" in (students / "lesson.ipynb").read_text() and not nbs.is_student_copy(students / "lesson.ipynb")
+
+
+def test_grade_refuses_to_replace_a_file_it_did_not_write_before_grading(course, tmp_path, capsys):
+    submissions = tmp_path / "submissions"
+    (submissions / "ann").mkdir(parents=True)
+    mine = tmp_path / "thesis.txt"
+    mine.write_text("not a scores file")
+    for out in (mine, tmp_path, mine / "grades.csv"):
+        assert main(["grade", str(submissions), "--notebooks", str(course[1]), "--out", str(out)]) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and "--out" in err[0], err
+    assert mine.read_text() == "not a scores file"
