@@ -30,7 +30,16 @@ class _Parser(argparse.ArgumentParser):
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``python -m simulator``."""
-    parser = _Parser(prog="python -m simulator", description="MLOps Failure Lab: run scripted production-ML scenarios.")
+    parser = _Parser(prog="python -m simulator", description="MLOps Failure Lab: run scripted production-ML scenarios.",
+                     epilog="examples:\n"
+                            "  python -m simulator run scenarios/fraud_covid.yaml\n"
+                            "  python -m simulator run scenarios/load_spike.yaml --levels 0,3 --days 7 --out results/spike\n"
+                            "  python -m simulator run scenarios/load_spike.yaml --out results/spike --overwrite\n"
+                            "  python -m simulator validate my_scenario.yaml\n\n"
+                            "--out names a new or empty folder; an existing one is refused unless it holds an earlier\n"
+                            "run's results and --overwrite is given (then only that run's files are replaced).\n"
+                            "exit status: 0 done, 1 failure while running, 2 bad input, 130/143 interrupted",
+                     formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     run = sub.add_parser("run", help="run a scenario at maturity levels 0-3 and compare them")
     _run_options(run, "a new (or empty) folder for the results (default results/<scenario>/<time>); "

@@ -184,3 +184,9 @@ def _dead_pid() -> int:
 
     proc = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
     return int(proc.stdout)
+
+
+def test_help_says_what_out_does_with_an_existing_folder(tmp_path):
+    for args in (("--help",), ("run", "--help"), ("sweep", "--help")):
+        text = " ".join(run_cli(tmp_path, *args).stdout.split())
+        assert "--overwrite" in text and "refused" in text, args
