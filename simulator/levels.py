@@ -15,9 +15,9 @@ from importlib import resources
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import yaml
-from pydantic import AfterValidator, Field, ValidationError
+from pydantic import AfterValidator, Field, ValidationError, model_validator
 
-from .errors import ScenarioError, did_you_mean
+from .errors import ScenarioError, did_you_mean, short_repr
 from .scenario import Duration, Strict
 
 if TYPE_CHECKING:
@@ -26,11 +26,21 @@ if TYPE_CHECKING:
 
 def _policy_spec(value: str | None) -> str | None:
     if value is not None and ":" not in value:
-        raise ValueError(f"{value!r} is not a policy: name one as 'module:Class'")
+        raise ValueError(f"{short_repr(value)} is not a policy: name one as 'module:Class'")
     return value
 
 
 PolicySpec = Annotated[str | None, AfterValidator(_policy_spec)]
+
+
+def _above_zero(value: float) -> float:
+    """A period or span that something is done once per, or over: zero would loop or divide by zero."""
+    if value <= 0:
+        raise ValueError("must be above 0")
+    return value
+
+
+PositiveDuration = Annotated[Duration, AfterValidator(_above_zero)]
 
 
 class Monitoring(Strict):
@@ -55,10 +65,10 @@ class Retraining(Strict):
     """When a new model is trained, on what window, at what price."""
 
     trigger: Literal["never", "schedule", "alert", "drift", "decay", "drift_or_decay"] = "schedule"
-    every: Duration = 90 * 86400.0
+    every: PositiveDuration = 90 * 86400.0
     decay_threshold: float = Field(0.03, gt=0)
     human_delay: Duration = 0.0
-    window: Duration = 90 * 86400.0
+    window: PositiveDuration = 90 * 86400.0
     # sliding: the latest `window` of labelled data; expanding: everything labelled since `window` before the start
     window_mode: Literal["sliding", "expanding"] = "sliding"
     policy: PolicySpec = None
@@ -78,7 +88,7 @@ class Deployment(Strict):
     canary_share: float = Field(1.0, gt=0, le=1)
     # A stepped canary's traffic shares, each held for canary_duration (default: just canary_share).
     canary_steps: list[Annotated[float, Field(gt=0, le=1)]] | None = None
-    canary_duration: Duration = 1800.0
+    canary_duration: PositiveDuration = 1800.0
     # ab_test: the challenger takes canary_share of traffic for canary_duration, then, once the
     # labels are in, a one-sided Welch t-test on cost per request at this level picks the winner.
     ab_alpha: float = Field(0.05, gt=0, lt=1)
@@ -109,6 +119,12 @@ class Autoscaling(Strict):
     max_replicas: int = Field(64, ge=1)
     provisioning_delay: Duration = 180.0
     cooldown: Duration = 600.0
+
+    @model_validator(mode="after")
+    def _bounds(self) -> "Autoscaling":
+        if self.min_replicas > self.max_replicas:
+            raise ValueError(f"min_replicas ({self.min_replicas}) must not be above max_replicas ({self.max_replicas})")
+        return self
 
 
 class Shedding(Strict):

@@ -9,25 +9,26 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import numpy as np
-import yaml
 from pydantic import (BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, ValidationInfo,
                       field_validator, model_validator)
 
-from .errors import ScenarioError, did_you_mean
+from .errors import ScenarioError, did_you_mean, short_repr
 from .units import parse_duration, parse_rate
+from .yaml_reader import MAX_BYTES, read_yaml
 
 Duration = Annotated[float, BeforeValidator(parse_duration)]
 Rate = Annotated[float, BeforeValidator(parse_rate)]
 
 
 class Strict(BaseModel):
-    """Base model: unknown keys are errors, models are immutable."""
+    """Base model: unknown keys are errors, numbers finite, models immutable."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class LabelDelay(Strict):
@@ -114,6 +115,14 @@ class DomainSpec(Strict):
     label_share: float = Field(1.0, gt=0, le=1)
     train_window: Duration = 90 * 86400.0
 
+    @field_validator("train_window")
+    @classmethod
+    def _some_history(cls, value: float) -> float:
+        # The first model is trained on this window: an empty one has nothing to learn from.
+        if value <= 0:
+            raise ValueError("must be above 0 (the history the first model is trained on), e.g. 90d")
+        return value
+
     @property
     def labels_complete(self) -> bool:
         """True when every label arrives, all after the same delay."""
@@ -155,7 +164,7 @@ class DriftEvent(Strict):
         if self.kind == "incremental":
             names = [k for k, v in self.set.items() if not isinstance(v, (int, float)) or isinstance(v, bool)]
             if names:
-                raise ValueError(f"an incremental drift moves numbers, not {names[0]!r}: use gradual for it")
+                raise ValueError(f"an incremental drift moves numbers, not {short_repr(names[0])}: use gradual for it")
         return self
 
 
@@ -196,7 +205,7 @@ class ScriptedRelease(Strict):
 
         names = [f.name for f in DEPLOY_FAULTS]
         if value != "none" and value not in names:
-            raise ValueError(f"unknown fault {value!r}{did_you_mean(value, names)}; one of none, {', '.join(names)}")
+            raise ValueError(f"unknown fault {short_repr(value)}{did_you_mean(value, names)}; one of none, {', '.join(names)}")
         return value
 
 
@@ -237,6 +246,14 @@ class Traffic(Strict):
     spikes: list[Spike] = Field(default_factory=list)
     flash_crowds: list[FlashCrowd] = Field(default_factory=list)
     sample_per_day: int = Field(8000, ge=100, le=1_000_000)
+
+    @field_validator("rate")
+    @classmethod
+    def _some_traffic(cls, value: float) -> float:
+        # No traffic leaves nothing to serve or measure (availability would be 0/0).
+        if value <= 0:
+            raise ValueError("must be above 0, e.g. 50/s")
+        return value
 
 
 class ServiceTime(Strict):
@@ -286,7 +303,7 @@ class Serving(Strict):
 class Costs(Strict):
     """Dollar costs; a domain may read extra keys of its own."""
 
-    model_config = ConfigDict(extra="allow", frozen=True)
+    model_config = ConfigDict(extra="allow", frozen=True, allow_inf_nan=False)
     false_positive: float = Field(5.0, ge=0)
     failed_request: float = Field(0.02, ge=0)
     downtime_minute: float = Field(100.0, ge=0)
@@ -297,7 +314,7 @@ class Costs(Strict):
 class Scenario(Strict):
     """A whole scenario, as read from YAML (times in seconds, rates per second)."""
 
-    name: str
+    name: str  # also the results folder's name: see _plain_name
     description: str = ""
     seed: int = Field(0, ge=0)
     start: dt.date = dt.date(2020, 1, 1)
@@ -315,6 +332,25 @@ class Scenario(Strict):
     costs: Costs = Costs()
     levels: list[Literal[0, 1, 2, 3]] = [0, 1, 2, 3]
     overrides: dict[Literal[0, 1, 2, 3], dict[str, Any]] = Field(default_factory=dict)
+
+    @field_validator("name")
+    @classmethod
+    def _plain_name(cls, value: str) -> str:
+        # The default results folder is results/<name>/<time>: a path here would write outside it.
+        if not _PLAIN_NAME.fullmatch(value) or value in (".", ".."):
+            raise ValueError(f"must be a plain name of at most {_NAME_LIMIT} letters, digits, '_', '-' or '.' "
+                             f"(it names the results folder), not {short_repr(value)}")
+        return value
+
+    @field_validator("levels")
+    @classmethod
+    def _some_levels(cls, value: list[int]) -> list[int]:
+        if not value:
+            raise ValueError("must list at least one level, e.g. [0, 3]")
+        twice = sorted({lvl for lvl in value if value.count(lvl) > 1})
+        if twice:
+            raise ValueError(f"level {twice[0]} is listed twice")
+        return value
 
     @field_validator("duration")
     @classmethod
@@ -334,7 +370,7 @@ class Scenario(Strict):
     @classmethod
     def _report_interval(cls, value: float, info: ValidationInfo) -> float:
         tick = info.data.get("tick")
-        if not _divides(value, 86400.0):
+        if value <= 0 or not _divides(value, 86400.0):
             raise ValueError("must divide a day (e.g. 1h)")
         if tick is not None and (value < tick or not _divides(tick, value)):
             raise ValueError("must be a whole number of ticks")
@@ -348,6 +384,10 @@ class Scenario(Strict):
         return self.model_copy(update={"duration": end, "drift": [d for d in self.drift if d.at < end],
                                        "releases": [r for r in self.releases if r.at < end],
                                        "data_path": [e for e in self.data_path if e.at < end], "traffic": traffic})
+
+
+_NAME_LIMIT = 100
+_PLAIN_NAME = re.compile(rf"[A-Za-z0-9_.-]{{1,{_NAME_LIMIT}}}")
 
 
 def _divides(part: float, whole: float) -> bool:
@@ -369,22 +409,18 @@ def load_scenario(path: str | Path, **replace: Any) -> Scenario:
     path = Path(path)
     source = str(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        with path.open("rb") as file:
+            raw = file.read(MAX_BYTES + 1)  # no more: a huge file is refused unread
+        text = raw.decode("utf-8")
     except FileNotFoundError:
         raise ScenarioError(source, None, "no such file") from None
     except UnicodeDecodeError:
+        if len(raw) > MAX_BYTES:
+            raise ScenarioError(source, None, f"larger than {MAX_BYTES:,} bytes: not a scenario file") from None
         raise ScenarioError(source, None, "not UTF-8 text") from None
     except OSError as exc:
         raise ScenarioError(source, None, f"cannot read: {exc.strerror}") from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise ScenarioError(source, None, f"malformed YAML: {where}{problem}") from None
-    except (ValueError, TypeError) as exc:  # e.g. an impossible date such as 2020-13-01
-        raise ScenarioError(source, None, f"unreadable value: {exc}") from None
+    data = read_yaml(text, source)  # bounded: size, depth, aliases; no duplicate keys
     if isinstance(data, dict):
         data = {**data, **replace}
     return scenario_from_dict(data, source)
@@ -394,12 +430,37 @@ def scenario_from_dict(data: Any, source: str = "<scenario>") -> Scenario:
     """Validate a parsed mapping (as from YAML) into a :class:`Scenario`."""
     if not isinstance(data, dict):
         raise ScenarioError(source, None, "the file must be a mapping of keys (name:, duration:, ...)")
+    check_numbers(data, source)
     try:
         scenario = Scenario.model_validate(data)
     except ValidationError as exc:
         raise _first_error(exc, source) from None
     check_scenario(scenario, source)
     return scenario
+
+
+def check_numbers(data: Any, source: str = "<scenario>") -> None:
+    """Refuse any number in a parsed scenario that is not finite (``.inf``, ``.nan``), naming its key path.
+
+    Every number a scenario holds ends up in arithmetic, often far from the
+    key it came from (a Poisson draw, a model's inputs, a cost), so none may be
+    infinite, and no integer may be too large to be a float.
+    """
+    stack: list[tuple[Any, tuple[str, ...]]] = [(data, ())]
+    while stack:
+        value, where = stack.pop()
+        if isinstance(value, dict):
+            stack.extend((v, (*where, str(k))) for k, v in value.items())
+        elif isinstance(value, (list, tuple)):
+            stack.extend((v, (*where, str(i))) for i, v in enumerate(value))
+        elif isinstance(value, float) and not math.isfinite(value):
+            raise ScenarioError(source, ".".join(where) or None, f"must be a finite number, not {value}")
+        elif isinstance(value, int) and not isinstance(value, bool) and abs(value) > _LARGEST_INT:
+            raise ScenarioError(source, ".".join(where) or None, f"{short_repr(value, 40)} is too large a number")
+
+
+# Beyond this an integer does not fit in a float (or a numpy int64); no scenario setting comes near it.
+_LARGEST_INT = 2**63 - 1
 
 
 def check_scenario(scenario: Scenario, source: str = "<scenario>") -> None:
@@ -416,7 +477,8 @@ def check_scenario(scenario: Scenario, source: str = "<scenario>") -> None:
             raise ScenarioError(source, f"costs.{key}", "unknown cost" + did_you_mean(key, known))
         # The domain's own costs are read as they are: check them as the common ones are.
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
-            raise ScenarioError(source, f"costs.{key}", f"must be a number of dollars, zero or more (got {value!r})")
+            raise ScenarioError(source, f"costs.{key}",
+                                f"must be a number of dollars, zero or more (got {short_repr(value)})")
     for i, event in enumerate(scenario.drift):
         if event.at >= scenario.duration:
             raise ScenarioError(source, f"drift.{i}.at", "the drift starts after the end of the run (duration)")
@@ -430,7 +492,7 @@ def check_scenario(scenario: Scenario, source: str = "<scenario>") -> None:
             raise ScenarioError(source, f"data_path.{i}.at", "the event starts after the end of the run (duration)")
         if event.feature is not None and event.feature not in names:
             raise ScenarioError(source, f"data_path.{i}.feature",
-                                f"unknown model input {event.feature!r}" + did_you_mean(event.feature, names))
+                                f"unknown model input {short_repr(event.feature)}" + did_you_mean(event.feature, names))
     for i, release in enumerate(scenario.releases):
         if release.at >= scenario.duration:
             raise ScenarioError(source, f"releases.{i}.at", "the release comes after the end of the run (duration)")

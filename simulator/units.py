@@ -13,6 +13,8 @@ from __future__ import annotations
 import math
 import re
 
+from .errors import short_repr
+
 #: Seconds in each duration unit.
 DURATION_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, "w": 604800.0}
 
@@ -40,21 +42,25 @@ def parse_duration(text: str | float | int) -> float:
     ValueError: '10 parsecs' is not a duration: use a number and one of ms, s, m, h, d, w (e.g. 14d)
     """
     if isinstance(text, (int, float)) and not isinstance(text, bool):
+        if isinstance(text, float) and not math.isfinite(text):
+            # "infs" or "nans" would be no better: say what a duration is.
+            raise ValueError(f"{text} is not a duration: it must be a finite number with a unit, e.g. 14d")
         if text == 0:
             return 0.0
-        raise ValueError(f"{text!r} has no unit: write it as e.g. {text}s or {text}d")
+        number = short_repr(text, 40)
+        raise ValueError(f"{number} has no unit: write it as e.g. {number}s or {number}d")
     if not isinstance(text, str):
-        raise ValueError(f"{text!r} is not a duration: use e.g. 14d")
+        raise ValueError(f"{short_repr(text)} is not a duration: use e.g. 14d")
     match = _DURATION.match(text)
     if match is None:
         if text.strip().startswith("-"):
-            raise ValueError(f"{text!r} is negative: durations must be zero or more")
+            raise ValueError(f"{short_repr(text)} is negative: durations must be zero or more")
         raise ValueError(
-            f"{text!r} is not a duration: use a number and one of ms, s, m, h, d, w (e.g. 14d)"
+            f"{short_repr(text)} is not a duration: use a number and one of ms, s, m, h, d, w (e.g. 14d)"
         )
     seconds = float(match.group(1)) * DURATION_UNITS[match.group(2)]
     if not math.isfinite(seconds):
-        raise ValueError(f"{text!r} is too large")
+        raise ValueError(f"{short_repr(text)} is too large")
     return seconds
 
 
@@ -71,17 +77,21 @@ def parse_rate(text: str | float | int) -> float:
     ValueError: '-5/s' is negative: a rate must be zero or more
     """
     if isinstance(text, (int, float)) and not isinstance(text, bool):
-        raise ValueError(f"{text!r} has no unit: write it as e.g. {text}/s")
+        if isinstance(text, float) and not math.isfinite(text):
+            # "nan/s" would be no better: say what a rate is.
+            raise ValueError(f"{text} is not a rate: it must be a finite number with a unit, e.g. 50/s")
+        number = short_repr(text, 40)
+        raise ValueError(f"{number} has no unit: write it as e.g. {number}/s")
     if not isinstance(text, str):
-        raise ValueError(f"{text!r} is not a rate: use e.g. 50/s")
+        raise ValueError(f"{short_repr(text)} is not a rate: use e.g. 50/s")
     match = _RATE.match(text)
     if match is None:
-        raise ValueError(f"{text!r} is not a rate: use a number per unit, e.g. 50/s, 3000/m, 1.2e6/h")
+        raise ValueError(f"{short_repr(text)} is not a rate: use a number per unit, e.g. 50/s, 3000/m, 1.2e6/h")
     value = float(match.group(1))
     if value < 0:
-        raise ValueError(f"{text!r} is negative: a rate must be zero or more")
+        raise ValueError(f"{short_repr(text)} is negative: a rate must be zero or more")
     if not math.isfinite(value):
-        raise ValueError(f"{text!r} is too large")
+        raise ValueError(f"{short_repr(text)} is too large")
     return value / DURATION_UNITS[match.group(2)]
 
 

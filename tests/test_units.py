@@ -199,3 +199,30 @@ def test_a_duration_too_large_for_a_float_is_refused(text):
 def test_a_rate_too_large_for_a_float_is_refused():
     with pytest.raises(ValueError, match="too large"):
         parse_rate("1e400/s")
+
+
+# --- values that are not finite numbers ---------------------------------------
+
+
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), float("-inf")])
+def test_a_non_finite_duration_says_it_must_be_a_finite_number_with_a_unit(value):
+    # The hint used to be "write it as e.g. infs", which is refused in turn.
+    with pytest.raises(ValueError, match="must be a finite number with a unit") as info:
+        parse_duration(value)
+    assert f"{value}s" not in str(info.value) and f"{value}d" not in str(info.value)
+
+
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), float("-inf")])
+def test_a_non_finite_rate_says_it_must_be_a_finite_number_with_a_unit(value):
+    # The hint used to be "write it as e.g. nan/s", which is refused in turn.
+    with pytest.raises(ValueError, match="must be a finite number with a unit") as info:
+        parse_rate(value)
+    assert f"{value}/s" not in str(info.value)
+
+
+@pytest.mark.parametrize("parse", [parse_duration, parse_rate])
+@pytest.mark.parametrize("value", ["x" * 100_000, 10**400, ["5s"] * 100_000], ids=["long-text", "huge-int", "long-list"])
+def test_a_huge_bad_value_is_quoted_short(parse, value):
+    with pytest.raises(ValueError) as info:
+        parse(value)
+    assert len(str(info.value)) < 250

@@ -7,12 +7,13 @@ its model's mistakes. Rows are a dict of equal-length numpy arrays.
 from __future__ import annotations
 
 import datetime
+import math
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
 import numpy as np
 
-from ..errors import ScenarioError, did_you_mean
+from ..errors import ScenarioError, did_you_mean, short_repr
 
 Rows = dict[str, np.ndarray]
 
@@ -77,15 +78,22 @@ class Domain:
             if name not in cls.defaults:
                 raise ScenarioError(source, where, "unknown domain parameter" + did_you_mean(name, cls.defaults))
             if name in cls.choices:
-                if value not in cls.choices[name]:
+                if not isinstance(value, str) or value not in cls.choices[name]:
                     options = ", ".join(cls.choices[name])
-                    raise ScenarioError(source, where, f"{value!r} is not one of {options}" + did_you_mean(value, cls.choices[name]))
+                    raise ScenarioError(source, where, f"{short_repr(value)} is not one of {options}"
+                                        + did_you_mean(value, cls.choices[name]))
                 continue
             default = cls.defaults[name]
             if isinstance(default, (int, float)) and not isinstance(default, bool):
                 if not isinstance(value, (int, float)) or isinstance(value, bool):
-                    raise ScenarioError(source, where, f"must be a number, not {value!r}")
-                problem = cls.check_value(name, float(value))
+                    raise ScenarioError(source, where, f"must be a number, not {short_repr(value)}")
+                try:
+                    number = float(value)
+                except OverflowError:  # an integer past a float's range
+                    number = math.inf
+                if not math.isfinite(number):  # NaN passes every range check, inf most
+                    raise ScenarioError(source, where, f"must be a finite number, not {short_repr(value, 40)}")
+                problem = cls.check_value(name, number)
                 if problem:
                     raise ScenarioError(source, where, problem)
 
