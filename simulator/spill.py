@@ -17,6 +17,7 @@ SIGKILL leaves it behind for :func:`remove_stale_spills`.
 from __future__ import annotations
 
 import json
+import mmap
 import os
 import shutil
 import struct
@@ -59,28 +60,30 @@ class SpillFolder:
         start = -(-(_LENGTH.size + len(head)) // _ALIGN) * _ALIGN
         # Written under a private name, then renamed: readers never see half a set.
         tmp = self.path / f".{name}.{os.getpid()}.tmp"
+        chunks, end = [_LENGTH.pack(len(head)), head], _LENGTH.size + len(head)
+        for at, value in parts:
+            chunks += [bytes(start + at - end), value.data]
+            end = start + at + value.nbytes
         with open(tmp, "wb") as f:
-            f.write(_LENGTH.pack(len(head)) + head)
-            for at, value in parts:
-                f.seek(start + at)
-                f.write(value.data)
+            _write_all(f, chunks)
         os.replace(tmp, self.path / name)
 
     def read(self, name: str) -> dict[str, np.ndarray] | None:
         """The set ``name`` as writable arrays, or ``None`` if it was never written.
 
-        The arrays share one buffer read from the file (no copy of their own),
-        writable and independent of the file and of any other read of the set.
+        The arrays view one private mapping of the file: writable, and a write
+        changes neither the file nor any other read of the set. The mapping
+        goes when the last of them does.
         """
         try:
             with open(self.path / name, "rb") as f:
-                # One buffer per set, which its arrays view: a set is used (and dropped) as a whole.
-                data = bytearray(os.fstat(f.fileno()).st_size)
-                f.readinto(data)
+                # A private copy-on-write mapping: pages are read in as they are touched (from the
+                # page cache, without zero-filling a fresh buffer), and a write changes only this copy.
+                data = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_COPY)
         except FileNotFoundError:
             return None
         (length,) = _LENGTH.unpack_from(data)
-        header = json.loads(bytes(data[_LENGTH.size:_LENGTH.size + length]))
+        header = json.loads(data[_LENGTH.size:_LENGTH.size + length])
         start = -(-(_LENGTH.size + length) // _ALIGN) * _ALIGN
         out = {}
         for key, dtype, shape, at in header:
@@ -104,6 +107,24 @@ class SpillFolder:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+def _write_all(f, chunks: list) -> None:
+    """Write ``chunks`` to the file ``f`` in order: one system call as a rule, more if it falls short."""
+    total = sum(memoryview(c).nbytes for c in chunks)
+    written = os.writev(f.fileno(), chunks) if len(chunks) <= 512 else 0
+    if written == total:
+        return
+    # Short (or too many pieces for one call): write what is left, piece by piece.
+    f.seek(written)
+    skip = written
+    for chunk in chunks:
+        view = memoryview(chunk).cast("B")
+        if skip >= len(view):
+            skip -= len(view)
+            continue
+        f.write(view[skip:])
+        skip = 0
 
 
 def _remove(path: Path, owner: int) -> None:

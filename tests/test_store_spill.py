@@ -91,6 +91,10 @@ def test_spill_files_keep_dtypes_shapes_and_values(tmp_path):
             assert back[k].dtype == v.dtype and back[k].shape == v.shape and np.array_equal(back[k], v), k
             assert back[k].flags.writeable
         assert folder.read("missing") is None
+        many = {f"a{i}": np.full(i % 5, i, dtype=np.int16) for i in range(600)}  # past one writev's pieces
+        folder.write("many", many)
+        back = folder.read("many")
+        assert list(back) == list(many) and all(np.array_equal(back[k], v) for k, v in many.items())
         with pytest.raises(TypeError, match="Python objects"):
             folder.write("objects", {"o": np.array(["a", None], dtype=object)})
     assert not folder.path.exists()
