@@ -96,6 +96,7 @@ class SpillFolder:
         return out
 
     def __contains__(self, name: str) -> bool:
+        """Whether the set ``name`` has been written (by this process or another)."""
         return (self.path / name).exists()
 
     def close(self) -> None:
