@@ -125,12 +125,17 @@ def write_numeric_csv(frame: pd.DataFrame, path: Path) -> None:
         frame.to_csv(path, index=False, float_format="%.6g")
         return
     row = ",".join("%.6g" if k == "f" else "%d" for k in kinds)
-    lines = [",".join(map(str, frame.columns))]
-    lines += [row % values for values in zip(*(frame[c].tolist() for c in frame.columns))]
-    # pandas writes a missing number as an empty field; %-formatting writes "nan".
-    text = _NAN_FIELD.sub("", "\n".join(lines) + "\n")
     with open(path, "w", encoding="utf-8", newline="") as f:
-        f.write(text)
+        f.write(",".join(map(str, frame.columns)) + "\n")
+        # A block of rows at a time: memory stays the same however many years the frame holds.
+        for start in range(0, len(frame), _CSV_BLOCK):
+            block = frame.iloc[start:start + _CSV_BLOCK]
+            lines = [row % values for values in zip(*(block[c].tolist() for c in block.columns))]
+            # pandas writes a missing number as an empty field; %-formatting writes "nan".
+            f.write(_NAN_FIELD.sub("", "\n".join(lines) + "\n"))
+
+
+_CSV_BLOCK = 20_000
 
 
 def write_atomically(path: Path, write) -> None:

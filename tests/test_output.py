@@ -30,3 +30,14 @@ def test_text_columns_fall_back_to_pandas(tmp_path):
     frame = pd.DataFrame({"day": [0.5, 1.25], "detail": ["a, quoted \"b\"", "plain"]})
     write_numeric_csv(frame, tmp_path / "t.csv")
     assert (tmp_path / "t.csv").read_bytes() == frame.to_csv(index=False, float_format="%.6g").encode()
+
+
+def test_frames_longer_than_a_block_match_pandas(tmp_path, monkeypatch):
+    import simulator.output as output
+
+    monkeypatch.setattr(output, "_CSV_BLOCK", 7)  # rows are written a block at a time: cross several
+    rng = np.random.default_rng(3)
+    frame = pd.DataFrame({"day": rng.random(50), "level": rng.integers(0, 4, 50),
+                          "cost": np.where(rng.random(50) < 0.2, np.nan, rng.normal(size=50) * 1e9)})
+    write_numeric_csv(frame, tmp_path / "t.csv")
+    assert (tmp_path / "t.csv").read_bytes() == frame.to_csv(index=False, float_format="%.6g").encode()
