@@ -24,7 +24,7 @@ from .errors import RunFailure
 from .policies import contract
 from .policies import (Alert, CanaryCheck, DayObservation, ModelInfo, TargetUtilisation, WorldView,
                        autoscaling_policy, deployment_policy, monitoring_policy, policy_name, retraining_policy)
-from .registry import BrokenScorer, ModelRegistry, ModelVersion
+from .registry import BrokenScorer, ModelRegistry, ModelVersion, ReferenceSample
 from .rng import stream
 from .scenario import Scenario
 from .serving import RequestQueue, TickQueue
@@ -66,7 +66,7 @@ def train_model(store: TrafficStore, domain: Domain, data_end: float, window: fl
     uniform = np.linspace(0, len(y) - 1, min(len(y), reference_rows)).astype(np.int64)
     reference = Reference.from_rows({k: v[uniform] for k, v in rows.items()}, domain.drift_columns)
     score_ref = Reference.from_rows({"score": scorer.score(store.features_of(rows, uniform))}, ["score"])
-    sample = {k: np.asarray(rows[k][uniform]) for k in domain.drift_columns}
+    sample = ReferenceSample({k: np.asarray(rows[k][uniform]) for k in domain.drift_columns})
     return ModelVersion(number, now, data_start, data_end, len(y), scorer, float(ref_metric), reference, score_ref,
                         sample)
 
@@ -94,7 +94,8 @@ class World:
         self.store = store
         self.env = simpy.Environment()
         self.events = EventLog(level)
-        self.registry = ModelRegistry()
+        # Older versions' training samples wait in the traffic's spill folder until a rollback needs one.
+        self.registry = ModelRegistry(spill=store.spill, tag=f"L{level}")
         self.registry.add(initial_model)
         shed_after = config.shedding.after if config.shedding.enabled else None
 
@@ -229,8 +230,10 @@ class World:
         mon = self.cfg.monitoring
         if mon.drift and mon.drift_test == "ks_chi2" and scored.any() and live.reference_rows is not None:
             if live.version not in self._detectors:
-                self._detectors = {live.version: FeatureDrift(self.domain.drift_columns, alpha=mon.drift_alpha,
-                                                              psi_threshold=mon.drift_threshold).fit(live.reference_rows)}
+                detector = FeatureDrift(self.domain.drift_columns, alpha=mon.drift_alpha,
+                                        psi_threshold=mon.drift_threshold)
+                # Read back from disk if the version is not the newest (a rollback); the detector keeps its own copy.
+                self._detectors = {live.version: detector.fit(live.reference_rows.rows())}
             self.drift_report = self._detectors[live.version].check(rows)
         self.drift_now = max(self.psi_today.values()) if self.psi_today else 0.0
         self.score_psi_today = (live.score_reference.psi({"score": scores[subset]})["score"]

@@ -174,3 +174,89 @@ def test_remove_stale_spills_removes_a_killed_runs_folder_and_leaves_a_live_ones
     assert remove_stale_spills(own_tempdir) == []
     live.close()
     assert not live.path.exists()
+
+
+def _sample(seed: int) -> dict[str, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    return {"amount": rng.random(50).astype(np.float32), "hour": rng.integers(0, 24, 50).astype(np.int16)}
+
+
+def _version(number: int, sample: dict[str, np.ndarray]):
+    from simulator.registry import ModelVersion, ReferenceSample
+
+    return ModelVersion(number, 0.0, 0.0, 1.0, 50, None, 0.5, None, None,
+                        ReferenceSample({k: v.copy() for k, v in sample.items()}))
+
+
+def test_a_registry_keeps_only_its_newest_sample_in_memory_and_reads_the_others_back(tmp_path):
+    from simulator.registry import ModelRegistry
+
+    with SpillFolder(tmp_path) as folder:
+        originals = {n: _sample(n) for n in range(1, 7)}
+        first = _version(1, originals[1])  # the first model is shared by the levels of a process
+        a, b = ModelRegistry(spill=folder, tag="L0"), ModelRegistry(spill=folder, tag="L1")
+        a.add(first), b.add(first)
+        for n in range(2, 7):
+            a.add(_version(n, originals[n]))
+            assert [v.reference_rows.in_memory for v in a.versions] == [False] * (n - 1) + [True]
+        b.add(_version(2, _sample(99)))
+        assert sorted(p.name for p in folder.path.iterdir()) == [f"ref-L0-v{n}" for n in range(1, 6)]
+        for v in a.versions:  # any of them may go live again (a rollback): the same to the bit
+            back = v.reference_rows.rows()
+            assert list(back) == list(originals[v.version])
+            for k, x in originals[v.version].items():
+                assert back[k].dtype == x.dtype and np.array_equal(back[k], x), (v.version, k)
+        assert np.array_equal(b.versions[0].reference_rows.rows()["amount"], originals[1]["amount"])
+
+
+def test_after_many_retrains_and_a_rollback_one_sample_per_level_stays_in_memory(monkeypatch):
+    import simulator.world as world_module
+    from simulator.detectors import FeatureDrift
+    from simulator.results import LevelResult
+
+    # Level 0 retrains every other day, ships straight to production with one build in three broken, and
+    # tests its inputs with the two-sample test, so a rollback refits the test to a spilled sample.
+    sc = _scenario(16, levels=[0], overrides={0: {
+        "retraining": {"trigger": "schedule", "every": "2d", "human_delay": 0, "duration": "1h"},
+        "deployment": {"strategy": "direct", "failure_rate": 0.2, "health_checks": False, "lead_time": "1h"},
+        "monitoring": {"drift": True, "drift_test": "ks_chi2", "silent_failure_detection": "1d"}}})
+    trained, fitted, worlds, read = {}, [], [], []
+    train, fit, from_world, read_set = world_module.train_model, FeatureDrift.fit, LevelResult.from_world, SpillFolder.read
+
+    def recording_train(*args, **kwargs):
+        model = train(*args, **kwargs)
+        trained[model.version] = {k: v.copy() for k, v in model.reference_rows.rows().items()}
+        return model
+
+    def recording_fit(self, rows):
+        fitted.append({k: np.array(v) for k, v in rows.items()})
+        return fit(self, rows)
+
+    def keep_world(world, schedule):
+        worlds.append(world)
+        return from_world(world, schedule)
+
+    monkeypatch.setattr(world_module, "train_model", recording_train)
+    monkeypatch.setattr(FeatureDrift, "fit", recording_fit)
+    def recording_read(self, name):
+        read.append(name)
+        return read_set(self, name)
+
+    monkeypatch.setattr(LevelResult, "from_world", keep_world)
+    monkeypatch.setattr(SpillFolder, "read", recording_read)
+    with Setup.of(sc) as setup:
+        trained[1] = {k: v.copy() for k, v in setup.train_initial().reference_rows.rows().items()}
+        run_levels(sc, [0], setup=setup)
+        (world,) = worlds
+        versions = world.registry.versions
+        assert len(versions) >= 6
+        assert [v.version for v in versions if v.reference_rows.in_memory] == [versions[-1].version]
+        assert world.events.count("rollback") > 0
+        assert any(name.startswith("ref-L0-v") for name in read)  # a rollback refitted the test from disk
+        for v in versions:
+            back = v.reference_rows.rows()
+            assert all(back[k].dtype == x.dtype and np.array_equal(back[k], x) for k, x in trained[v.version].items())
+    # Every sample the drift test was fitted to is one a version was trained with, rolled-back-to ones included.
+    assert len(fitted) > len(versions) // 2
+    for rows in fitted:
+        assert any(all(np.array_equal(rows[k], x) for k, x in t.items()) for t in trained.values())
