@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import re
+import statistics
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -23,6 +24,13 @@ from .yaml_reader import MAX_BYTES, read_yaml
 
 Duration = Annotated[float, BeforeValidator(parse_duration)]
 Rate = Annotated[float, BeforeValidator(parse_rate)]
+
+#: Highest arrival rate, per second, at any moment (numpy's Poisson draw stops near 1e19 a tick).
+MAX_RATE = 1e12
+_NAME_LIMIT = 100
+_LONGEST_RUN = 36500 * 86400.0  # a run is a list of its days
+_LONGEST_HISTORY = 3650 * 86400.0  # the first model's history is drawn day by day
+_Z99 = statistics.NormalDist().inv_cdf(0.99)
 
 
 class Strict(BaseModel):
@@ -119,8 +127,8 @@ class DomainSpec(Strict):
     @classmethod
     def _some_history(cls, value: float) -> float:
         # The first model is trained on this window: an empty one has nothing to learn from.
-        if value <= 0:
-            raise ValueError("must be above 0 (the history the first model is trained on), e.g. 90d")
+        if not 86400.0 <= value <= _LONGEST_HISTORY:
+            raise ValueError("must be from 1d to 3650d (the history the first model is trained on), e.g. 90d")
         return value
 
     @property
@@ -172,7 +180,7 @@ class Spike(Strict):
     """A load spike: traffic multiplied for a while, ramped in and out."""
 
     at: Duration
-    multiplier: float = Field(gt=0)
+    multiplier: float = Field(gt=0, le=1e6)
     duration: Duration
     ramp: Duration = 0.0
 
@@ -181,7 +189,7 @@ class FlashCrowd(Strict):
     """A sudden rush: traffic jumps to ``multiplier`` times at ``at`` and decays back."""
 
     at: Duration
-    multiplier: float = Field(gt=0)
+    multiplier: float = Field(gt=0, le=1e6)
     half_life: Duration
 
     @field_validator("half_life")
@@ -253,6 +261,8 @@ class Traffic(Strict):
         # No traffic leaves nothing to serve or measure (availability would be 0/0).
         if value <= 0:
             raise ValueError("must be above 0, e.g. 50/s")
+        if value > MAX_RATE:
+            raise ValueError(f"must be at most {MAX_RATE:g}/s")
         return value
 
 
@@ -272,6 +282,10 @@ class ServiceTime(Strict):
                 raise ValueError("a lognormal service time needs p99 as well as mean")
             if self.p99 <= self.mean:
                 raise ValueError("p99 must be above the mean")
+            # A lognormal's p99/mean is below exp(z²/2) (z its 99% point); past it no lognormal fits.
+            if math.log(self.p99 / self.mean) >= _Z99**2 / 2:
+                raise ValueError(f"p99 must be less than {math.exp(_Z99**2 / 2):.1f} times the mean "
+                                 "for a lognormal service time")
         return self
 
 
@@ -295,8 +309,9 @@ class Serving(Strict):
     @field_validator("replica_mtbf")
     @classmethod
     def _positive_mtbf(cls, value: float) -> float:
-        if value <= 0:
-            raise ValueError("must be above 0")
+        # Each crash is an event: a replica crashing every millisecond would never finish a run.
+        if value < 3600.0:
+            raise ValueError("must be at least 1h")
         return value
 
 
@@ -357,13 +372,16 @@ class Scenario(Strict):
     def _positive_duration(cls, value: float) -> float:
         if value <= 0:
             raise ValueError("must be above 0")
+        if value > _LONGEST_RUN:  # a run is a list of its days
+            raise ValueError("must be at most 36500d (a hundred years)")
         return value
 
     @field_validator("tick")
     @classmethod
     def _tick(cls, value: float) -> float:
-        if value <= 0 or value > 3600 or not _divides(value, 86400.0):
-            raise ValueError("must be above 0, at most 1h, and divide a day (e.g. 1m)")
+        # Below a second a day has too many ticks to serve (request mode is the exact alternative).
+        if value < 1 or value > 3600 or not _divides(value, 86400.0):
+            raise ValueError("must be from 1s to 1h and divide a day (e.g. 1m)")
         return value
 
     @field_validator("report_interval")
@@ -386,7 +404,6 @@ class Scenario(Strict):
                                        "data_path": [e for e in self.data_path if e.at < end], "traffic": traffic})
 
 
-_NAME_LIMIT = 100
 _PLAIN_NAME = re.compile(rf"[A-Za-z0-9_.-]{{1,{_NAME_LIMIT}}}")
 
 
@@ -499,7 +516,22 @@ def check_scenario(scenario: Scenario, source: str = "<scenario>") -> None:
     for i, crowd in enumerate(scenario.traffic.flash_crowds):
         if crowd.at >= scenario.duration:
             raise ScenarioError(source, f"traffic.flash_crowds.{i}.at", "the flash crowd starts after the end of the run")
+    _check_peak_rate(scenario, source)
     resolve_levels(scenario, source)
+
+
+def _check_peak_rate(scenario: Scenario, source: str) -> None:
+    """Refuse traffic whose cycles, growth, spikes and flash crowds together pass :data:`MAX_RATE`."""
+    tr = scenario.traffic
+    # In logs: spikes and flash crowds multiply, and growth compounds over the whole run.
+    log_peak = (math.log(tr.rate) + math.log1p(tr.daily_cycle) + math.log1p(tr.weekly_cycle)
+                + math.log1p(tr.growth) * max(0.0, scenario.duration / (365 * 86400.0))
+                + sum(math.log(max(1.0, s.multiplier)) for s in tr.spikes)
+                + sum(math.log(max(1.0, f.multiplier)) for f in tr.flash_crowds))
+    if log_peak > math.log(MAX_RATE):
+        peak = math.exp(min(log_peak, 700.0))
+        raise ScenarioError(source, "traffic", f"the arrival rate would reach {peak:.3g}/s (rate x cycles x growth "
+                                               f"x spikes x flash crowds); at most {MAX_RATE:g}/s")
 
 
 def _first_error(exc: ValidationError, source: str) -> ScenarioError:

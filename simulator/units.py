@@ -15,6 +15,9 @@ import re
 
 from .errors import short_repr
 
+#: Longest text parsed: nothing valid comes near it, and a long one must not reach the regular expressions.
+MAX_TEXT = 64
+
 #: Seconds in each duration unit.
 DURATION_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, "w": 604800.0}
 
@@ -51,7 +54,7 @@ def parse_duration(text: str | float | int) -> float:
         raise ValueError(f"{number} has no unit: write it as e.g. {number}s or {number}d")
     if not isinstance(text, str):
         raise ValueError(f"{short_repr(text)} is not a duration: use e.g. 14d")
-    match = _DURATION.match(text)
+    match = _DURATION.match(text) if len(text) <= MAX_TEXT else None
     if match is None:
         if text.strip().startswith("-"):
             raise ValueError(f"{short_repr(text)} is negative: durations must be zero or more")
@@ -84,7 +87,7 @@ def parse_rate(text: str | float | int) -> float:
         raise ValueError(f"{number} has no unit: write it as e.g. {number}/s")
     if not isinstance(text, str):
         raise ValueError(f"{short_repr(text)} is not a rate: use e.g. 50/s")
-    match = _RATE.match(text)
+    match = _RATE.match(text) if len(text) <= MAX_TEXT else None
     if match is None:
         raise ValueError(f"{short_repr(text)} is not a rate: use a number per unit, e.g. 50/s, 3000/m, 1.2e6/h")
     value = float(match.group(1))

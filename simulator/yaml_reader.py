@@ -28,7 +28,7 @@ from __future__ import annotations
 from typing import Any
 
 import yaml
-from yaml.events import AliasEvent, MappingEndEvent, MappingStartEvent, SequenceStartEvent
+from yaml.events import AliasEvent, MappingEndEvent, MappingStartEvent, SequenceEndEvent, SequenceStartEvent
 from yaml.nodes import MappingNode, ScalarNode, SequenceNode
 
 from .errors import ScenarioError, shorten
@@ -69,6 +69,13 @@ class LimitedLoader(yaml.SafeLoader):
     def _refuse(self, problem: str, key: list[str] | None = None) -> _Refused:
         return _Refused(list(self._path) if key is None else key, problem)
 
+    def _refuse_depth(self, problem: str) -> _Refused:
+        # Name where the nesting starts, not fifty list indices: drop the trailing ones, keep the head.
+        path = list(self._path)
+        while len(path) > 1 and path[-1].isdigit():
+            path.pop()
+        return _Refused(path[:10], problem)
+
     def compose_node(self, parent: Any, index: Any) -> Any:
         """Compose one node, refusing it when a limit is passed."""
         if self.check_event(AliasEvent):
@@ -84,7 +91,7 @@ class LimitedLoader(yaml.SafeLoader):
         if collection:
             self._depth += 1
             if self._depth > MAX_DEPTH:
-                raise self._refuse(f"nested more than {MAX_DEPTH} levels deep")
+                raise self._refuse_depth(f"nested more than {MAX_DEPTH} levels deep")
         node = super().compose_node(parent, index)
         if collection:
             self._depth -= 1
@@ -106,7 +113,26 @@ class LimitedLoader(yaml.SafeLoader):
         if size > MAX_NODES:
             raise self._refuse(f"expands to more than {MAX_NODES:,} values (through aliases, *name)")
         if self._depth + height > MAX_DEPTH:
-            raise self._refuse(f"nested more than {MAX_DEPTH} levels deep (through aliases, *name)")
+            raise self._refuse_depth(f"nested more than {MAX_DEPTH} levels deep (through aliases, *name)")
+
+    def compose_sequence_node(self, anchor: str | None) -> SequenceNode:
+        """PyYAML's list composer, with each item's index kept in the key path."""
+        start_event = self.get_event()
+        tag = start_event.tag
+        if tag is None or tag == "!":
+            tag = self.resolve(SequenceNode, None, start_event.implicit)
+        node = SequenceNode(tag, [], start_event.start_mark, None, flow_style=start_event.flow_style)
+        if anchor is not None:
+            self.anchors[anchor] = node
+        index = 0
+        while not self.check_event(SequenceEndEvent):
+            self._path.append(str(index))
+            node.value.append(self.compose_node(node, index))
+            self._path.pop()
+            index += 1
+        end_event = self.get_event()
+        node.end_mark = end_event.end_mark
+        return node
 
     def compose_mapping_node(self, anchor: str | None) -> MappingNode:
         """PyYAML's mapping composer, with the key path kept and duplicate keys refused."""

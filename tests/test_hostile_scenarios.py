@@ -17,8 +17,7 @@ import yaml
 
 from simulator.errors import ScenarioError, short_repr
 from simulator.yaml_reader import MAX_ALIASES, MAX_BYTES, MAX_DEPTH, MAX_NODES, read_yaml
-from test_bad_input import (BASE, FRAUD, ROOT, assert_one_line_error, mutated, run_cli, run_scenario,
-                            write_scenario)
+from test_bad_input import FRAUD, ROOT, assert_one_line_error, mutated, run_cli, run_scenario, write_scenario
 
 INF, NAN = math.inf, math.nan
 FRAUD_TEXT = FRAUD.read_text(encoding="utf-8")
@@ -105,7 +104,7 @@ CROSS = {
                              "overrides.3.deployment.canary_duration", ("above 0",)),
     "rate-zero": (_set("traffic", "rate", "0/s"), "traffic.rate", ("above 0",)),
     "report-interval-zero": (_set("report_interval", 0), "report_interval", ()),
-    "train-window-zero": (_set("domain", "train_window", "0s"), "domain.train_window", ("above 0",)),
+    "train-window-zero": (_set("domain", "train_window", "0s"), "domain.train_window", ("from 1d",)),
     "spike-after-the-end": (lambda d: d["traffic"]["spikes"][0].update(at="400d"), "traffic.spikes.0.at", ()),
 }
 
@@ -114,6 +113,43 @@ CROSS = {
 def test_cross_field_rule_is_checked_at_load_time(tmp_path, change, key, contains):
     path = write_scenario(tmp_path, mutated(change))
     assert_one_line_error(run_scenario(tmp_path, path), tmp_path, path=path, key=key, contains=contains)
+
+
+# Finite numbers that ran, then died (exit 1) or never finished: found by fuzzing (test_scenario_fuzz.py).
+EXTREMES = {
+    "rate-1e300": ("fraud_covid", _set("traffic", "rate", "1e300/s"), "traffic.rate"),
+    "spike-multiplier-1e300": ("load_spike", lambda d: d["traffic"]["spikes"][0].update(multiplier=1e300),
+                               "traffic.spikes.0.multiplier"),
+    "spikes-together-too-high": ("fraud_covid", _set("traffic", "spikes", [
+        {"at": f"{i}h", "multiplier": 1e5, "duration": "1h"} for i in range(1, 5)]), "traffic"),
+    "growth-compounded-too-high": ("fraud_covid", lambda d: d.update(duration="36500d") or d["traffic"].update(
+        rate="1e6/s", growth=100), "traffic"),
+    "train-window-1e9d": ("fraud_covid", _set("domain", "train_window", "1e9d"), "domain.train_window"),
+    "train-window-1ms": ("fraud_covid", _set("domain", "train_window", "1ms"), "domain.train_window"),
+    "duration-1e300s": ("fraud_covid", _set("duration", "1e300s"), "duration"),
+    "p99-far-above-mean": ("fraud_covid", _set("serving", "service_time", {"dist": "lognormal", "mean": "1ms",
+                                                                           "p99": "1e300s"}),
+                           "serving.service_time"),
+    "tick-1ms": ("fraud_covid", _set("tick", "1ms"), "tick"),
+    "replica-mtbf-1ms": ("fraud_covid", _set("serving", "replica_mtbf", "1ms"), "serving.replica_mtbf"),
+    "fraud-amount-1e300": ("fraud_covid", _set("domain", "params", "amount_median", 1e300),
+                           "domain.params.amount_median"),
+    "fraud-velocity-1e300": ("fraud_covid", _set("domain", "params", "velocity_mean", 1e300),
+                             "domain.params.velocity_mean"),
+    "fraud-account-age-1e300": ("fraud_covid", _set("domain", "params", "account_age_mean", 1e300),
+                                "domain.params.account_age_mean"),
+    "demand-promo-lift-1e300": ("demand_shock", _set("domain", "params", "promo_lift", 1e300),
+                                "domain.params.promo_lift"),
+    "demand-panic-1e300": ("demand_shock", _set("domain", "params", "panic", 1e300), "domain.params.panic"),
+}
+
+
+@pytest.mark.parametrize(("scenario", "change", "key"), list(EXTREMES.values()), ids=list(EXTREMES))
+def test_an_extreme_finite_number_is_refused_by_key(tmp_path, scenario, change, key):
+    base = yaml.safe_load((ROOT / "scenarios" / f"{scenario}.yaml").read_text(encoding="utf-8"))
+    change(base)
+    path = write_scenario(tmp_path, base)
+    assert_one_line_error(run_scenario(tmp_path, path), tmp_path, path=path, key=key)
 
 
 def test_an_impossible_start_date_names_start(tmp_path):
@@ -185,14 +221,20 @@ def test_a_real_billion_laughs_is_refused_at_once():
     with pytest.raises(ScenarioError, match="expands to more than") as info:
         read_yaml(text, "laughs.yaml")
     assert time.perf_counter() - started < 5
-    assert info.value.key == "rate"
+    assert info.value.key.startswith("rate.")  # the list item where the expansion passed the limit
 
 
 def test_too_many_aliases():
     text = "a: &x 1\nb: [" + ", ".join(["*x"] * (MAX_ALIASES + 1)) + "]\n"
     with pytest.raises(ScenarioError, match="aliases") as info:
         read_yaml(text, "s.yaml")
-    assert info.value.key == "b"
+    assert info.value.key == f"b.{MAX_ALIASES}"  # the first alias past the limit
+
+
+def test_an_error_inside_a_list_names_the_index():
+    with pytest.raises(ScenarioError) as info:
+        read_yaml("drift:\n  - {at: 1d}\n  - {at: 2d, set: " + "[" * 60 + "]" * 60 + "}\n", "s.yaml")
+    assert info.value.key == "drift.1.set"
 
 
 def test_an_alias_inside_its_own_anchor_is_refused():

@@ -1,6 +1,8 @@
 """simulator.units: durations and rates parsed once at the boundary, and durations rendered for messages."""
 from __future__ import annotations
 
+import time
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -226,3 +228,14 @@ def test_a_huge_bad_value_is_quoted_short(parse, value):
     with pytest.raises(ValueError) as info:
         parse(value)
     assert len(str(info.value)) < 250
+
+
+@pytest.mark.parametrize("parse", [parse_duration, parse_rate])
+@pytest.mark.parametrize("text", ["9" * 100_000 + "/parsec", "1" * 100_000 + "e", "." + "5" * 100_000 + "x"],
+                         ids=["digits-then-unit", "digits-then-e", "fraction-then-junk"])
+def test_a_long_text_is_refused_at_once(parse, text):
+    # The number's pattern backtracks: 100,000 digits took minutes before texts were capped.
+    started = time.perf_counter()
+    with pytest.raises(ValueError, match="is not a"):
+        parse(text)
+    assert time.perf_counter() - started < 1

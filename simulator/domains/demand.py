@@ -190,13 +190,16 @@ class DemandDomain(Domain):
 
     @classmethod
     def check_value(cls, name: str, value: float) -> str | None:
-        """Shares are fractions, the trend a modest rate, multipliers positive, the rest zero or more."""
+        """Shares are fractions, the trend a modest rate, multipliers and volatility bounded, the rest zero or more."""
         if name in ("promo_share", "work_from_home", "stay_home"):
             return None if 0 <= value <= 1 else "must be a fraction between 0 and 1"
         if name == "trend":
             return None if abs(value) <= 1 else "must be between -1 and 1 (log growth a year)"
         if name in ("promo_lift", "panic"):
-            return None if value > 0 else "must be above 0"
+            # Multipliers of units sold: past 100 times the Poisson draws of demand overflow.
+            return None if 0 < value <= 100 else "must be above 0 and at most 100"
+        if name == "volatility":
+            return None if 0 <= value <= 100 else "must be from 0 to 100"
         return None if value >= 0 else "must be zero or more"
 
     def sample(self, hours: np.ndarray, params: Mapping[str, Any], rng: np.random.Generator,

@@ -122,10 +122,14 @@ class FraudDomain(Domain):
 
     @classmethod
     def check_value(cls, name: str, value: float) -> str | None:
-        """Shares must be fractions; everything else positive."""
+        """Shares must be fractions; everything else positive, and below a bound the draws survive."""
         if name.endswith("_share") or name in ("fraud_rate", "review_budget"):
             return None if 0 <= value <= 1 else "must be a fraction between 0 and 1"
-        return None if value > 0 else "must be above 0"
+        if value <= 0:
+            return "must be above 0"
+        # Far past any card payment; beyond them the draws overflow (Poisson, exp) into the model's inputs.
+        top = {"amount_median": 1e6, "velocity_mean": 1e4, "account_age_mean": 1e5}.get(name)
+        return None if top is None or value <= top else f"must be at most {top:g}"
 
     def covariates(self, hours: np.ndarray, p: Mapping[str, Any], rng: np.random.Generator) -> Rows:
         """Draw transaction features (no labels) for the given hours of day."""
