@@ -197,9 +197,9 @@ class DemandDomain(Domain):
             return None if abs(value) <= 1 else "must be between -1 and 1 (log growth a year)"
         if name in ("promo_lift", "panic"):
             # Multipliers of units sold: past 100 times the Poisson draws of demand overflow.
-            return None if 0 < value <= 100 else "must be above 0 and at most 100"
+            return None if 0 < value <= 100 else "must be above 0, and at most 100"
         if name == "volatility":
-            return None if 0 <= value <= 100 else "must be from 0 to 100"
+            return None if 0 <= value <= 100 else "must be zero or more, and at most 100"
         return None if value >= 0 else "must be zero or more"
 
     def sample(self, hours: np.ndarray, params: Mapping[str, Any], rng: np.random.Generator,
