@@ -38,7 +38,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from .errors import ScenarioError
-from .signals import deferred
+from .signals import deferred, process_alive
 
 #: The ``written_by`` field of every manifest.json the simulator writes.
 WRITER = "mlops-failure-lab"
@@ -241,22 +241,10 @@ def remove_stale(out: Path) -> list[Path]:
         return removed
     for path in siblings:
         match = _STAGING_NAME.match(path.name)
-        if match and path.is_dir() and not path.is_symlink() and not _alive(int(match.group(1))):
+        if match and path.is_dir() and not path.is_symlink() and not process_alive(int(match.group(1))):
             shutil.rmtree(path, ignore_errors=True)
             removed.append(path)
     return removed
-
-
-def _alive(pid: int) -> bool:
-    if pid == os.getpid():
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # someone else's process
-        return True
-    return True
 
 
 def _fsync(path: Path) -> None:

@@ -35,6 +35,23 @@ class Terminated(KeyboardInterrupt):
     """SIGTERM arrived: raised in the main thread so that clean-up runs as for Ctrl-C (exit status 143)."""
 
 
+def process_alive(pid: int) -> bool:
+    """Whether a process with id ``pid`` exists (one owned by another user counts as alive).
+
+    >>> process_alive(os.getpid()), process_alive(0)
+    (True, False)
+    """
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 def exit_status(exc: BaseException) -> int:
     """The shell's exit status for an interrupt: 143 after SIGTERM, 130 after SIGINT."""
     return 128 + signal.SIGTERM if isinstance(exc, Terminated) else 128 + signal.SIGINT
