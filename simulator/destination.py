@@ -53,11 +53,6 @@ def umask() -> int:
     return mask
 
 
-def is_results_folder(folder: Path) -> bool:
-    """True if ``folder/manifest.json`` was written by the simulator (a run's or a sweep's)."""
-    return _read_manifest(Path(folder)) is not None
-
-
 def _read_manifest(folder: Path) -> dict | None:
     try:
         data = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
