@@ -30,7 +30,6 @@ depend only on its scenario and seed, so every backend gives the same results.
 from __future__ import annotations
 
 import itertools
-import json
 import math
 import os
 import signal
@@ -41,12 +40,12 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import yaml
 
 from .errors import ScenarioError, did_you_mean
 from .levels import LevelConfig
 from .destination import Destination, claim
 from .signals import ignored_by_children, watch_parent
+from .yaml_reader import read_yaml
 from .scenario import Scenario, scenario_from_dict
 
 #: The level settings sections: a sweep key starting with one of these sets it at every level.
@@ -231,7 +230,7 @@ def expand_grid(scenario: str | Path, params: dict[str, Sequence[Any]] | Sequenc
     if not grid:
         raise ScenarioError(source, "--param", "a sweep needs at least one --param KEY=V1,V2,...")
     base = prepare(scenario, levels=levels, seed=seed, days=days)  # checks the file and the arguments
-    data = yaml.safe_load(Path(scenario).read_text(encoding="utf-8"))
+    data = read_yaml(Path(scenario).read_text(encoding="utf-8"), str(scenario))
     data.update(replace or {}, levels=base.levels, seed=base.seed)
     for key, values in grid.items():
         head = key.split(".")[0]
@@ -401,7 +400,7 @@ def _run_joblib(fn, jobs, advance) -> list:
     traceback of its own. A worker also ends if this
     process is killed (see :func:`_in_worker`).
     """
-    from concurrent.futures import FIRST_COMPLETED, wait
+    from concurrent.futures import as_completed
 
     from joblib.externals.loky import get_reusable_executor
 
@@ -412,11 +411,8 @@ def _run_joblib(fn, jobs, advance) -> list:
         try:
             with ignored_by_children(signal.SIGINT):  # the first submit starts the workers
                 futures = [executor.submit(_in_worker, fn, job, os.getpid()) for job in jobs]
-            pending = set(futures)
-            while pending:
-                done, pending = wait(pending, return_when=FIRST_COMPLETED)
-                for _ in done:
-                    advance()
+            for _ in as_completed(futures):
+                advance()
             return [future.result() for future in futures]
         except BaseException:
             executor.shutdown(wait=False, kill_workers=True)
@@ -502,7 +498,11 @@ def _apply(data: dict[str, Any], point: dict[str, str], levels: list[int], sourc
 
     data = copy.deepcopy(data)
     for key, text in point.items():
-        value = yaml.safe_load(text) if text.strip() else text
+        try:
+            # A value is read as the file's values are: within the same limits, errors on one line.
+            value = read_yaml(text, source) if text.strip() else text
+        except ScenarioError as exc:
+            raise ScenarioError(source, f"--param {key}", f"{text!r}: {exc.problem}") from None
         parts = key.split(".")
         if parts[0] in LEVEL_SECTIONS:
             overrides = data.get("overrides")

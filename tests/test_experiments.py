@@ -219,6 +219,7 @@ BAD = {
     "no-such-list-item": (["--param", "drift.3.at=10d"], "drift.3.at", "no item"),
     "not-key-equals-values": (["--param", "serving.replicas"], "--param", "KEY=V1,V2"),
     "empty-value": (["--param", "serving.replicas=2,"], "serving.replicas", "empty value"),
+    "malformed-yaml-value": (["--param", "serving.replicas=["], "serving.replicas", "malformed YAML"),
     "key-twice": (["--param", "serving.replicas=2", "--param", "serving.replicas=4"], "serving.replicas", "twice"),
     "no-param": ([], "--param", "at least one"),
     "scheduler-without-dask": (["--param", "serving.replicas=2", "--backend", "serial", "--scheduler",
