@@ -7,7 +7,6 @@ slot per report interval. The control plane changes the state only after
 """
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -16,7 +15,7 @@ from .domains import Domain, Scorer
 from .ledger import CATEGORIES, Ledger
 from .registry import ModelVersion
 from .scenario import Scenario
-from .serving import RequestQueue, TickQueue
+from .serving import ServingQueue
 from .serving.failures import SLOWDOWN
 from .serving.latency import CENTRES, LatencyHistogram, row_quantiles
 from .store import TrafficStore
@@ -40,20 +39,17 @@ class DataPlane:
     """Serving and scoring for one level, a span of ticks at a time."""
 
     def __init__(self, scenario: Scenario, level: int, domain: Domain, store: TrafficStore,
-                 make_queue: Callable[[float], TickQueue | RequestQueue], live: Release) -> None:
+                 queue: ServingQueue, live: Release) -> None:
         self.sc = scenario
         self.level = level
         self.domain = domain
         self.store = store
         self.data_path: list = []
-        self.make_queue = make_queue  # slowdown factor -> a queue whose replicas serve that much slower
-        self._queues = {1.0: make_queue(1.0)}  # one per slowdown met, so tables and state are kept
-        self.queue = self._queues[1.0]
+        self.queue = queue  # tick or request mode: it keeps its own backlog between calls
         self.costs = scenario.costs.model_dump()
         self.ledger = Ledger()
         self.replicas = scenario.serving.replicas
         self.crashed = 0  # replicas restarting after a crash: billed, but serving nothing
-        self.backlog = 0.0
         self.down = False
         self.live = live
         self.canary: Release | None = None
@@ -99,10 +95,8 @@ class DataPlane:
     def _pick_queue(self) -> None:
         slowdown = SLOWDOWN if self.live.fault == "slow" else 1.0
         delay = sum(e.delay for e in self.data_path if e.kind == "feature_store_slow")
-        slowdown *= 1.0 + delay / self._queues[1.0].service.mean
-        if slowdown not in self._queues:
-            self._queues[slowdown] = self.make_queue(slowdown)
-        self.queue = self._queues[slowdown]
+        slowdown *= 1.0 + delay / self.queue.base_service.mean
+        self.queue.slow_down(slowdown)
 
     def set_data_path(self, events: list) -> None:
         """The data-path failures in force from now (see :class:`~simulator.scenario.DataPathEvent`)."""
@@ -162,14 +156,11 @@ class DataPlane:
         if self.down or serving <= 0:
             failed, wait, latency = arrivals.copy(), np.zeros_like(arrivals), np.zeros_like(arrivals)
             shed = np.zeros_like(arrivals)
-            self.backlog = 0.0
+            self.queue.drop_backlog(start)  # nothing serves: whatever was queued is lost
         else:
-            if self.sc.fidelity == "request":
-                stats = self.queue.run(arrivals, serving, start, self.acc_hist, group, day_index, t0)
-            else:
-                stats = self.queue.run(arrivals, serving, self.backlog, self.acc_hist, group, start, day_index, t0)
-            failed, wait, latency, self.backlog = stats.failed, stats.wait, stats.latency, stats.backlog
-            shed = stats.shed
+            stats = self.queue.serve(arrivals, serving, start, expected=day.expected[t0:t1], day_index=day_index,
+                                     first_tick=t0, hist=self.acc_hist, group=group)
+            failed, wait, latency, shed = stats.failed, stats.wait, stats.latency, stats.shed
             self._check_memory(stats, arrivals, serving, start)
         if any(e.kind == "feature_store_down" for e in self.data_path):
             # No features, no model: every answered request comes from the fallback rule.
@@ -270,7 +261,7 @@ class DataPlane:
         time; quiet stretches are served lazily, in bulk.
         """
         tau = self.sc.tick
-        if self.down or self.backlog > 0 or self.crashed >= self.replicas:
+        if self.down or self.queue.backlog > 0 or self.crashed >= self.replicas:
             return max(now, self.cursor)
         start = int(np.ceil(max(now, self.cursor) / tau - 1e-9))
         stop = int(np.ceil(until / tau - 1e-9))
@@ -336,9 +327,11 @@ class DataPlane:
         served_reports = int(np.ceil((self.cursor - day_start) / self.sc.report_interval - 1e-9))
         a = self.acc
         p99 = row_quantiles(self.acc_hist, 0.99) * 1000
+        # The mean over the requests the latency histogram holds (answered, or timed out at the
+        # timeout), as summary.json's is: never above the timeout, and the two agree when aggregated.
+        timed = self.acc_hist.sum(axis=1)
         with np.errstate(invalid="ignore", divide="ignore"):
-            answered = a["requests"] - a["failed"] - a["shed"]
-            mean_ms = np.where(answered > 0, a["latency"] / answered, np.nan) * 1000
+            mean_ms = np.where(timed > 0, a["latency"] / timed, np.nan) * 1000
         n = min(served_reports, self.reports_per_day)
         costs = {f"cost_{c}": np.cumsum(self.acc_cost[:, i]) + self._cost_so_far[f"cost_{c}"]
                  for i, c in enumerate(CATEGORIES)}

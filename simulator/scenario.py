@@ -302,9 +302,10 @@ class Serving(Strict):
     # Requests a replica can hold (its share of the queue plus the one it serves)
     # before it runs out of memory and crashes; unset means memory never runs out.
     concurrency_budget: int | None = Field(None, ge=1)
-    # Tick mode: serve ticks loaded to this utilisation or more request by request
-    # (exact, slower); unset serves every tick in closed form (see simulator.serving.queueing).
-    exact_above: float | None = Field(None, gt=0)
+    # Tick mode: serve ticks loaded to this utilisation or more request by request (exact;
+    # pools of up to 256 replicas); null serves every tick in closed form, fast but far from
+    # exact near saturation (see simulator.serving.queueing).
+    exact_above: float | None = Field(0.7, gt=0)
 
     @field_validator("replica_mtbf")
     @classmethod

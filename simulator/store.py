@@ -39,13 +39,15 @@ _ROWS = "rows."  # prefix of a sampled column's name in a spilled day
 class Day:
     """One simulated day of traffic.
 
-    ``arrivals`` has one Poisson count per tick. The sample has ``len(times)``
+    ``arrivals`` has one Poisson count per tick, drawn around ``expected``
+    (the traffic profile's mean count for the tick). The sample has ``len(times)``
     rows sorted by time; row i stands for ``weights[i]`` real requests, and
     ``state[i]`` is the drift state it was drawn from (the ground truth).
     """
 
     index: int
     arrivals: np.ndarray
+    expected: np.ndarray  # the mean arrival count of each tick (what the Poisson count is drawn around)
     cum_arrivals: np.ndarray  # arrivals before each tick: cum_arrivals[i] = arrivals[:i].sum()
     times: np.ndarray
     tick_of_row: np.ndarray
@@ -206,7 +208,7 @@ class TrafficStore:
         route = rng.random(n)
         cum = np.r_[0.0, np.cumsum(arrivals)]
         label_at, labelled = self._label_process(index, times)
-        return Day(index, arrivals, cum, times, tick_of_row, weights, rows, state.astype(np.int16), route,
+        return Day(index, arrivals, expected, cum, times, tick_of_row, weights, rows, state.astype(np.int16), route,
                    label_at, labelled)
 
     def _label_process(self, index: int, times: np.ndarray) -> tuple[np.ndarray | None, np.ndarray | None]:

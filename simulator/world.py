@@ -99,17 +99,13 @@ class World:
         self.registry.add(initial_model)
         shed_after = config.shedding.after if config.shedding.enabled else None
 
-        def make_queue(slowdown: float):
-            spec = scenario.serving.service_time
-            model = service if slowdown == 1.0 else ServiceModel(spec.model_copy(update={
-                "mean": spec.mean * slowdown, "p99": spec.p99 * slowdown if spec.p99 is not None else None}))
-            if scenario.fidelity == "request":
-                return RequestQueue(model, scenario.tick, scenario.serving.timeout, scenario.seed,
-                                    scenario.serving.replicas, shed_after)
-            return TickQueue(model, scenario.tick, scenario.serving.timeout, shed_after,
-                             scenario.serving.exact_above, scenario.seed)
-
-        self.plane = DataPlane(scenario, level, domain, store, make_queue, Release(initial_model, initial_model.scorer))
+        if scenario.fidelity == "request":
+            queue = RequestQueue(service, scenario.tick, scenario.serving.timeout, scenario.seed,
+                                 scenario.serving.replicas, shed_after)
+        else:
+            queue = TickQueue(service, scenario.tick, scenario.serving.timeout, shed_after,
+                              scenario.serving.exact_above, scenario.seed)
+        self.plane = DataPlane(scenario, level, domain, store, queue, Release(initial_model, initial_model.scorer))
         self.retrain_policy = retraining_policy(config.retraining, config.monitoring)
         self.monitor_policy = monitoring_policy(config.monitoring, config.retraining.decay_threshold)
         self.deploy_policy = deployment_policy(config.deployment)
@@ -204,7 +200,6 @@ class World:
                         f"{self.sc.serving.concurrency_budget}; {lost} replicas restarting")
         plane.oom_time = None
         plane.crashed = plane.replicas
-        plane.backlog = 0.0
         plane.queue.drop_backlog(self.env.now)
         self.env.process(self._restart(self.sc.serving.restart_time, lost))
 

@@ -27,9 +27,7 @@ def _spike(n: int = 90) -> np.ndarray:
 
 def _run(queue, arrivals, request_mode: bool):
     hist = np.zeros(len(CENTRES))
-    if request_mode:
-        return queue.run(arrivals, C, 0.0, hist[None, :], np.zeros(len(arrivals), dtype=np.int64), 0, 0), hist
-    return queue.run(arrivals, C, 0.0, hist, None, 0.0, 0, 0), hist
+    return queue.serve(arrivals, C, 0.0, hist=hist), hist
 
 
 def test_every_tick_exact_is_request_mode_to_the_request():

@@ -30,14 +30,15 @@ def test_erlang_c_is_one_at_or_past_saturation():
 
 
 def _mmc_queue(c: int, timeout: float = 1e9) -> TickQueue:
-    return TickQueue(ServiceModel(ServiceTime(dist="exponential", mean="1s")), 3600.0, timeout)
+    # The closed form itself: no tick served request by request.
+    return TickQueue(ServiceModel(ServiceTime(dist="exponential", mean="1s")), 3600.0, timeout, exact_above=None)
 
 
 @pytest.mark.parametrize("c,rho", [(1, 0.5), (4, 0.8), (8, 0.9), (32, 0.95)])
 def test_stable_tick_mean_wait_is_erlang_c(c, rho):
     # M/M/c with μ = 1: mean wait = C(c, a) / (cμ − λ).
     lam = rho * c
-    stats = _mmc_queue(c).run(np.array([lam * 3600.0]), c, 0.0, np.zeros(len(CENTRES)))
+    stats = _mmc_queue(c).serve(np.array([lam * 3600.0]), c, 0.0)
     expected = erlang_c_textbook(c, lam) / (c - lam)
     assert stats.wait[0] / (lam * 3600.0) == pytest.approx(expected, rel=1e-9)
     assert stats.failed[0] == pytest.approx(0.0, abs=1e-9)
@@ -61,7 +62,7 @@ def test_latency_percentiles_match_the_mmc_response_time(c, rho, q):
     rho = RHO_GRID[np.argmin(abs(RHO_GRID - rho))]
     lam = rho * c
     hist = np.zeros(len(CENTRES))
-    _mmc_queue(c).run(np.array([lam * 3600.0]), c, 0.0, hist)
+    _mmc_queue(c).serve(np.array([lam * 3600.0]), c, 0.0, hist=hist)
     h = LatencyHistogram()
     h.add_counts(hist, 0.0)
     got = h.quantile(q)
@@ -70,15 +71,16 @@ def test_latency_percentiles_match_the_mmc_response_time(c, rho, q):
 
 def test_timeouts_fail_the_tail_of_the_response_time():
     c, lam, timeout = 4, 3.2, 5.0
-    stats = _mmc_queue(c, timeout).run(np.array([lam * 3600.0]), c, 0.0, np.zeros(len(CENTRES)))
+    stats = _mmc_queue(c, timeout).serve(np.array([lam * 3600.0]), c, 0.0)
     expected = _mmc_response_sf(c, lam, timeout)
-    # The table is evaluated at the grid point at or above ρ: a conservative (larger) tail.
+    # The table is interpolated between grid points around ρ.
     assert stats.failed[0] / (lam * 3600.0) == pytest.approx(expected, rel=0.05)
 
 
 @pytest.mark.parametrize("dist", ["exponential", "lognormal"])
 @pytest.mark.parametrize("load,timeout", [(1.05, 1.0), (1.2, 2.0), (1.5, 0.5), (2.0, 2.0)])
 def test_sustained_overload_matches_request_mode(dist, load, timeout):
+    # The fluid model of large pools (here forced on a small one by turning exact serving off).
     # No load shedding: the queue fills to the timeout, and requests fail by giving up
     # or by being answered too late. Request mode simulates the same ticks exactly.
     from simulator.serving.request import RequestQueue
@@ -87,9 +89,8 @@ def test_sustained_overload_matches_request_mode(dist, load, timeout):
     spec = ServiceTime(dist=dist, mean="100ms", p99="400ms" if dist == "lognormal" else None)
     service = ServiceModel(spec)
     arrivals = np.full(120, load * c / 0.1 * tick)
-    tick_mode = TickQueue(service, tick, timeout).run(arrivals, c, 0.0, np.zeros(len(CENTRES)))
-    exact = RequestQueue(service, tick, timeout, seed=1, replicas=c).run(
-        arrivals, c, 0.0, np.zeros((1, len(CENTRES))), np.zeros(120, dtype=int), 0, 0)
+    tick_mode = TickQueue(service, tick, timeout, exact_above=None).serve(arrivals, c, 0.0)
+    exact = RequestQueue(service, tick, timeout, seed=1, replicas=c).serve(arrivals, c, 0.0)
     settled = slice(20, None)
     for field in ("failed", "wait"):
         got = getattr(tick_mode, field)[settled].sum()
@@ -100,11 +101,12 @@ def test_sustained_overload_matches_request_mode(dist, load, timeout):
 
 def test_backlog_drains_after_the_overload():
     c, tick = 4, 60.0
-    q = TickQueue(ServiceModel(ServiceTime(dist="exponential", mean="100ms")), tick, 10.0)
     arrivals = np.r_[np.full(5, 1.5 * c / 0.1 * tick), np.full(10, 0.5 * c / 0.1 * tick)]
-    stats = q.run(arrivals, c, 0.0, np.zeros(len(CENTRES)))
-    assert stats.backlog == 0.0
-    assert stats.wait[-1] / arrivals[-1] < 0.01  # back to a short Erlang C wait
+    for exact_above in (None, 0.7):
+        q = TickQueue(ServiceModel(ServiceTime(dist="exponential", mean="100ms")), tick, 10.0, exact_above=exact_above)
+        stats = q.serve(arrivals, c, 0.0)
+        assert stats.backlog == 0.0 and q.backlog == 0.0
+        assert stats.wait[-1] / arrivals[-1] < 0.01  # back to a short Erlang C wait
 
 
 def test_lognormal_service_matches_its_mean_and_p99():
@@ -122,9 +124,8 @@ def test_shedding_turns_away_the_excess_instead_of_failing_it(load):
     c, tick, timeout, shed_after = 4, 60.0, 2.0, 0.5
     service = ServiceModel(ServiceTime(dist="exponential", mean="100ms"))
     arrivals = np.full(120, load * c / 0.1 * tick)
-    tick_mode = TickQueue(service, tick, timeout, shed_after).run(arrivals, c, 0.0, np.zeros(len(CENTRES)))
-    exact = RequestQueue(service, tick, timeout, seed=1, replicas=c, shed_after=shed_after).run(
-        arrivals, c, 0.0, np.zeros((1, len(CENTRES))), np.zeros(120, dtype=int), 0, 0)
+    tick_mode = TickQueue(service, tick, timeout, shed_after, exact_above=None).serve(arrivals, c, 0.0)
+    exact = RequestQueue(service, tick, timeout, seed=1, replicas=c, shed_after=shed_after).serve(arrivals, c, 0.0)
     settled = slice(20, None)
     total = arrivals[settled].sum()
     for stats in (tick_mode, exact):

@@ -110,3 +110,22 @@ def test_tick_mode_matches_request_mode_through_a_spike_that_overloads(tmp_path)
     for q in ("p95", "p99"):
         assert tick["latency_ms"][q] == pytest.approx(exact["latency_ms"][q], rel=0.10)
     assert tick["failed_requests"] == pytest.approx(exact["failed_requests"], rel=0.10)
+
+
+@pytest.mark.parametrize("c", [1, 3, 17])
+def test_compiled_and_plain_python_queues_give_identical_results(c):
+    # The compiled loop is what runs; the plain-Python one is the fallback where numba has no wheel.
+    from simulator.serving import kernel
+
+    rng = np.random.default_rng(c)
+    times = np.sort(rng.random(20_000)) * 100.0
+    services = rng.lognormal(np.log(0.9 * c / 200.0), 1.0, 20_000)  # around saturation, with a long tail
+    free_a, free_b = np.sort(rng.random(c)), None
+    free_b = free_a.copy()
+    waits_a, gave_up_a = kernel.serve_fcfs(free_a, times, services, 0.5)
+    waits_b, gave_up_b = kernel.serve_python(free_b, times, services, 0.5)
+    assert kernel.COMPILED
+    assert gave_up_a.any() and (waits_a > 0).any()  # the case exercises waiting and giving up
+    np.testing.assert_array_equal(waits_a, waits_b)
+    np.testing.assert_array_equal(gave_up_a, gave_up_b)
+    np.testing.assert_array_equal(np.sort(free_a), np.sort(free_b))

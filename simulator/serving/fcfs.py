@@ -2,13 +2,13 @@
 
 The replicas are a heap of the times at which each becomes free. A request
 arriving at t starts at max(t, earliest free time) on that replica — the
-exact FCFS multi-server queue, in plain Python, far faster than a SimPy
-process per request. A request that would wait longer than its limit gives
+exact FCFS multi-server queue, its loop compiled (:mod:`.kernel`), far faster
+than a SimPy process per request. A request that would wait longer than its limit gives
 up before it is served (it occupies no replica); one that is served but whose
 wait plus service passes the timeout is answered too late and also fails.
 
-Request mode serves every tick this way; tick mode serves its busy ticks this
-way when ``serving.exact_above`` asks it to. Both draw a tick's requests from
+Request mode serves every tick this way; tick mode serves its busy ticks
+(loaded to ``serving.exact_above`` or more) this way. Both draw a tick's requests from
 the same stream, keyed by the day and the tick, so they see the same requests.
 
 >>> import numpy as np
@@ -24,15 +24,15 @@ from typing import NamedTuple
 import numpy as np
 
 from ..rng import stream
+from .kernel import serve_fcfs
 from .latency import CENTRES, EDGES
 
 
 class FcfsServers:
-    """The free times of ``replicas`` servers, and FCFS service of arrivals in time order."""
+    """The free times of ``replicas`` servers (a min-heap), and FCFS service of arrivals in time order."""
 
     def __init__(self, replicas: int, now: float = 0.0) -> None:
-        self.free = [now] * replicas
-        heapq.heapify(self.free)
+        self.free = np.full(replicas, float(now))
 
     @property
     def replicas(self) -> int:
@@ -41,14 +41,22 @@ class FcfsServers:
 
     def resize(self, replicas: int, now: float) -> None:
         """Add idle servers (free from ``now``) or remove those that free up soonest."""
-        while len(self.free) < replicas:
-            heapq.heappush(self.free, now)
-        while len(self.free) > replicas:
-            heapq.heappop(self.free)
+        if replicas == len(self.free):
+            return
+        heap = self.free.tolist()
+        while len(heap) < replicas:
+            heapq.heappush(heap, now)
+        while len(heap) > replicas:
+            heapq.heappop(heap)
+        self.free = np.array(heap, dtype=np.float64)
 
     def busy_after(self, now: float) -> bool:
         """True if any server is still working on requests at ``now``."""
-        return max(self.free, default=now) > now
+        return bool(len(self.free)) and float(self.free.max()) > now
+
+    def work_after(self, now: float) -> float:
+        """Seconds of work the servers still hold at ``now``, summed over servers."""
+        return float(np.maximum(self.free - now, 0.0).sum())
 
     def serve(self, arrivals: np.ndarray, services: np.ndarray, timeout: float) -> tuple[np.ndarray, np.ndarray]:
         """Queue waits of requests arriving at sorted times ``arrivals``, and which gave up.
@@ -56,21 +64,7 @@ class FcfsServers:
         A request gives up (``abandoned``) when its wait would exceed ``timeout``;
         it then takes no server time and its wait is recorded as ``timeout``.
         """
-        free = self.free
-        waits = [0.0] * len(arrivals)
-        abandoned = [False] * len(arrivals)
-        replace = heapq.heapreplace
-        for i, (t, s) in enumerate(zip(arrivals.tolist(), services.tolist())):
-            start = free[0]
-            if start <= t:
-                replace(free, t + s)
-            elif start - t > timeout:
-                waits[i] = timeout
-                abandoned[i] = True
-            else:
-                waits[i] = start - t
-                replace(free, start + s)
-        return np.array(waits), np.array(abandoned, dtype=bool)
+        return serve_fcfs(self.free, arrivals, services, timeout)
 
 
 class TickOutcome(NamedTuple):

@@ -1,16 +1,29 @@
-"""Tick-mode queueing: each tick's waits from Erlang C, backlog carried when overloaded.
+"""Tick-mode queueing: quiet ticks in closed form, busy ticks request by request.
 
-A tick of length τ with A arrivals on c replicas of mean service time s has
-utilisation ρ = A·s / (c·τ). While ρ < 1 and no backlog is left from the
-previous tick, the tick is taken to be in steady state: an arrival waits with
-the Erlang C probability, and the conditional wait is exponential with mean
-k·s / (c·(1 − ρ)), where k = (1 + cv²)/2 is the Allen–Cunneen correction for
-non-exponential service (k = 1, exact, for exponential service).
+A tick of length τ whose expected arrival count is Λ, on c replicas of mean
+service time s, has utilisation ρ = Λ·s / (c·τ). Three regimes:
 
-When ρ ≥ 1, or a backlog remains, the queue is followed as a fluid: the
-backlog grows by A − c·τ/s over the tick, waits rise with it, and a request
-whose wait plus service passes the timeout fails (and leaves the queue), so
-the backlog never exceeds what can be served within the timeout.
+- **Quiet** (ρ below ``exact_above``, 0.7 by default, and no queue left from
+  the tick before): the tick is in steady state. An arrival waits with the
+  Erlang C probability, and the conditional wait is exponential with mean
+  k·s / (c·(1 − ρ)), where k = (1 + cv²)/2 is the Allen–Cunneen correction for
+  non-exponential service (k = 1, exact, for exponential service). ρ is the
+  *expected* load, not the tick's realised count: the stationary formula
+  already averages over the Poisson noise of arrivals, so feeding it noisy
+  counts would count that noise twice (Jensen's inequality). Latency tables
+  are kept on a grid of ρ and interpolated between grid points.
+- **Busy** (ρ at or above ``exact_above``, pools of up to
+  :data:`EXACT_MAX_REPLICAS` replicas): every request of the tick is served
+  exactly (:func:`~simulator.serving.fcfs.serve_tick`, the same requests
+  request mode draws), and so is every tick after it until the replicas are
+  idle at a tick's end. Near and past saturation no closed form is exact:
+  queues build and drain over minutes, and short bursts are transient.
+- **Large pools** (more than :data:`EXACT_MAX_REPLICAS` replicas) past the
+  grid's top or holding a backlog: the queue is followed as a fluid (the
+  backlog grows by A − c·τ/s over the tick, waits rise with it, a request
+  whose wait plus service passes the timeout fails) with a diffusion for the
+  spread of waits once it is full. A pool that large is nearly deterministic,
+  and the exact queue would cost time in proportion to its traffic.
 
 >>> round(float(erlang_c(2, np.array([1.0]))[0]), 4)  # M/M/2 at ρ = 0.5
 0.3333
@@ -18,7 +31,7 @@ the backlog never exceeds what can be served within the timeout.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cached_property
+from typing import Protocol
 
 import numpy as np
 from scipy.special import gammaln, ndtr, ndtri, pdtr
@@ -30,6 +43,11 @@ from .latency import CENTRES, EDGES
 # Utilisation grid of the precomputed latency tables: fine near saturation.
 RHO_GRID = np.r_[np.linspace(0.0, 0.9, 91), 1.0 - np.geomspace(0.1, 1e-3, 41)[1:]]
 _FLUID_POINTS = 16
+
+#: Ticks loaded to this utilisation or more are served request by request unless a scenario says otherwise.
+EXACT_ABOVE = 0.7
+#: Pools larger than this are never served request by request: their queue is a fluid (see the module's notes).
+EXACT_MAX_REPLICAS = 256
 
 
 def erlang_c(c: int, offered: np.ndarray) -> np.ndarray:
@@ -51,7 +69,7 @@ def erlang_c(c: int, offered: np.ndarray) -> np.ndarray:
 class ServiceModel:
     """A replica's service time: its mean, squared coefficient of variation and quantiles."""
 
-    def __init__(self, spec: ServiceTime, points: int = 64) -> None:
+    def __init__(self, spec: ServiceTime, points: int = 1024) -> None:
         self.spec = spec
         self.mean = spec.mean
         if spec.dist == "exponential":
@@ -67,6 +85,14 @@ class ServiceModel:
             self.cv2 = float(np.exp(self.sigma**2) - 1)
         mid = (np.arange(points) + 0.5) / points
         self.points = self.quantile(mid)
+
+    def scaled(self, factor: float) -> "ServiceModel":
+        """The same distribution ``factor`` times slower (every quantile multiplied by it)."""
+        if factor == 1.0:
+            return self
+        spec = self.spec.model_copy(update={
+            "mean": self.spec.mean * factor, "p99": self.spec.p99 * factor if self.spec.p99 is not None else None})
+        return ServiceModel(spec, len(self.points))
 
     def quantile(self, q: np.ndarray) -> np.ndarray:
         """Service-time quantiles in seconds."""
@@ -105,37 +131,86 @@ class TickStats:
         return cls(np.zeros(n), np.zeros(n), np.zeros(n), 0.0, np.zeros(n), np.zeros(n))
 
 
+class ServingQueue(Protocol):
+    """What a data plane serves its ticks with: tick mode (:class:`TickQueue`) or request mode.
+
+    A queue owns its state between calls (the backlog, or the replicas'
+    free times), so the caller only says what arrives and how many replicas
+    serve it.
+    """
+
+    service: ServiceModel       # the service time now (slowed down, perhaps)
+    base_service: ServiceModel  # the scenario's service time
+
+    @property
+    def backlog(self) -> float:
+        """Requests still queued at the end of the last tick served (0 when idle)."""
+
+    def slow_down(self, factor: float) -> None:
+        """Serve from now on with every service time ``factor`` times its scenario value."""
+
+    def drop_backlog(self, now: float) -> None:
+        """Forget the queue: the replicas holding it crashed at ``now``."""
+
+    def serve(self, arrivals: np.ndarray, replicas: int, start: float, *, expected: np.ndarray | None = None,
+              day_index: int = 0, first_tick: int = 0, hist: np.ndarray | None = None,
+              group: np.ndarray | None = None) -> TickStats:
+        """Serve consecutive ticks from ``start``; see :meth:`TickQueue.serve`."""
+
+
 class TickQueue:
     """Queueing for a pool of replicas, one tick at a time, with backlog carried.
 
-    With ``exact_above`` set, a tick loaded to that utilisation or more is
-    served request by request (:func:`~simulator.serving.fcfs.serve_tick`),
-    and so is every tick after it until the replicas are idle again; the
-    quiet ticks in between stay in closed form. Left unset, busy ticks use
-    the fluid and diffusion approximations, which cost the same however
-    much traffic there is.
+    A tick loaded to ``exact_above`` or more is served request by request
+    (:func:`~simulator.serving.fcfs.serve_tick`), and so is every tick after
+    it until the replicas are idle again; the quiet ticks in between stay in
+    closed form. ``exact_above=None`` serves every tick in closed form (fluid
+    and diffusion approximations when busy), which costs the same however
+    much traffic there is but is far from exact near saturation.
+
+    >>> from simulator.scenario import ServiceTime
+    >>> q = TickQueue(ServiceModel(ServiceTime(dist="exponential", mean="20ms")), tick=60.0, timeout=1.0)
+    >>> stats = q.serve(np.array([6000.0, 9000.0]), replicas=4, start=0.0)  # 50% load, then 75%: served exactly
+    >>> stats.failed.tolist()
+    [0.0, 0.0]
     """
 
     def __init__(self, service: ServiceModel, tick: float, timeout: float, shed_after: float | None = None,
-                 exact_above: float | None = None, seed: int = 0) -> None:
-        self.service = service
+                 exact_above: float | None = EXACT_ABOVE, seed: int = 0,
+                 exact_max_replicas: int = EXACT_MAX_REPLICAS) -> None:
+        self.base_service = self.service = service
         self.tick = tick
         self.timeout = timeout
         self.exact_above = exact_above
+        self.exact_max_replicas = exact_max_replicas
         self.seed = seed
+        self._factor = 1.0
+        self._backlog = 0.0
         self._servers: FcfsServers | None = None  # the exact queue, while busy ticks are served exactly
         # Requests that would wait longer than this are turned away: shed to the
         # fallback when shedding is on, else they give up at the timeout (fail).
         self.shed_after = shed_after
         self.limit = min(timeout, shed_after) if shed_after is not None else timeout
-        self._tables: dict[int, tuple[np.ndarray, ...]] = {}  # share, p_timeout, p_shed, done
+        self._tables: dict[tuple[float, int], tuple[np.ndarray, ...]] = {}  # share, p_timeout, p_shed, done
         self._timeout_bin = int(np.clip(np.searchsorted(EDGES, timeout, side="right") - 1, 0, len(CENTRES) - 1))
+
+    @property
+    def backlog(self) -> float:
+        """Requests still queued at the end of the last tick served (0 when idle)."""
+        return self._backlog
+
+    def slow_down(self, factor: float) -> None:
+        """Serve from now on with every service time ``factor`` times the scenario's (a slow release)."""
+        if factor != self._factor:
+            self._factor = factor
+            self.service = self.base_service.scaled(factor)
 
     def drop_backlog(self, now: float) -> None:
         """Forget the queue (the replicas holding it crashed); ``now`` is unused in tick mode."""
         self._servers = None
+        self._backlog = 0.0
 
-    @cached_property
+    @property
     def _k(self) -> float:
         return (1.0 + self.service.cv2) / 2.0
 
@@ -146,10 +221,11 @@ class TickQueue:
         when ``None``) and kept, so a pool that the autoscaler resizes often
         pays only for the utilisations it meets.
         """
-        if c not in self._tables:
+        key = (self._factor, c)
+        if key not in self._tables:
             g = len(RHO_GRID)
-            self._tables[c] = (np.zeros((g, len(CENTRES))), np.zeros(g), np.zeros(g), np.zeros(g, dtype=bool))
-        share, p_timeout, p_shed, done = self._tables[c]
+            self._tables[key] = (np.zeros((g, len(CENTRES))), np.zeros(g), np.zeros(g), np.zeros(g, dtype=bool))
+        share, p_timeout, p_shed, done = self._tables[key]
         rows = np.arange(len(RHO_GRID)) if needed is None else np.unique(needed)
         missing = rows[~done[rows]]
         if len(missing):
@@ -181,23 +257,32 @@ class TickQueue:
         pw = erlang_c(c, rho * c)
         return pw * self._k * self.service.mean / (c * (1.0 - rho))
 
-    def run(self, arrivals: np.ndarray, c: int, backlog: float, hist: np.ndarray,
-            group: np.ndarray | None = None, start: float = 0.0, day_index: int = 0,
-            first_tick: int = 0) -> TickStats:
-        """Serve ``arrivals`` (one count per tick) on ``c`` replicas, starting with ``backlog``.
+    def serve(self, arrivals: np.ndarray, replicas: int, start: float, *, expected: np.ndarray | None = None,
+              day_index: int = 0, first_tick: int = 0, hist: np.ndarray | None = None,
+              group: np.ndarray | None = None) -> TickStats:
+        """Serve ``arrivals`` (one count per tick, from ``start`` seconds) on ``replicas`` replicas.
 
+        ``expected`` is each tick's mean arrival count (the realised counts
+        when not given): the regime of a tick and its closed form follow it.
         Latency counts are added to ``hist``: a vector of bins, or a matrix
         with one row per report interval, ``group`` giving each tick's row.
-        ``start`` (seconds), ``day_index`` and ``first_tick`` place the ticks
-        in the run, which exactly served ticks need to draw their requests.
+        ``day_index`` and ``first_tick`` place the ticks in the run, so exactly
+        served ticks draw the same requests as request mode.
         """
         n = len(arrivals)
+        c = replicas
+        hist = np.zeros(len(CENTRES)) if hist is None else hist
         hist2d = hist if hist.ndim == 2 else hist[None, :]
         group = np.zeros(n, dtype=np.int64) if group is None else group
-        rho = arrivals * self.service.mean / (c * self.tick)
+        expected = arrivals if expected is None else expected
+        rho = expected * self.service.mean / (c * self.tick)
         stable = rho < RHO_GRID[-1]
-        busy = rho >= self.exact_above if self.exact_above is not None else np.zeros(n, dtype=bool)
+        if self.exact_above is not None and c <= self.exact_max_replicas:
+            busy = rho >= self.exact_above
+        else:
+            busy = np.zeros(n, dtype=bool)
         out = TickStats.empty(n)
+        backlog = self._backlog
         i = 0
         while i < n:
             if self._servers is not None or busy[i]:
@@ -205,24 +290,32 @@ class TickQueue:
                                       start + i * self.tick, day_index, first_tick + i)
                 i += 1
             elif backlog <= 0 and stable[i]:
-                # The longest run of stable ticks from here is served in closed form at once.
-                j = i + int(np.argmin(stable[i:])) if not stable[i:].all() else n
+                # The longest run of quiet ticks from here is served in closed form at once.
+                quiet = stable[i:] & ~busy[i:]
+                j = i + int(np.argmin(quiet)) if not quiet.all() else n
                 self._stable(arrivals[i:j], rho[i:j], c, hist2d, group[i:j], out, slice(i, j))
                 i = j
             else:
                 backlog = self._fluid(arrivals[i], c, backlog, hist2d, group[i], out, i)
                 i += 1
-        out.backlog = backlog
+        self._backlog = out.backlog = backlog
         return out
 
     def _stable(self, a, rho, c, hist2d, group, out: TickStats, where: slice) -> None:
-        idx = np.searchsorted(RHO_GRID, rho)  # the grid point at or above: conservative
-        share, p_timeout, p_shed = self.table(c, idx)
+        """Quiet ticks in closed form at their expected utilisation ``rho``, tables interpolated on the grid."""
+        hi = np.clip(np.searchsorted(RHO_GRID, rho, side="right"), 1, len(RHO_GRID) - 1)
+        lo = hi - 1
+        frac = np.clip((rho - RHO_GRID[lo]) / (RHO_GRID[hi] - RHO_GRID[lo]), 0.0, 1.0)
+        share, p_timeout, p_shed = self.table(c, np.r_[lo, hi])
         rows, grid = hist2d.shape[0], len(RHO_GRID)
-        weights = np.bincount(group * grid + idx, weights=a, minlength=rows * grid).reshape(rows, grid)
-        hist2d += weights @ share
-        out.shed[where] = a * p_shed[idx]
-        out.failed[where] = a * np.maximum(p_timeout[idx] - p_shed[idx], 0.0)
+        weights = (np.bincount(group * grid + lo, weights=a * (1.0 - frac), minlength=rows * grid)
+                   + np.bincount(group * grid + hi, weights=a * frac, minlength=rows * grid)).reshape(rows, grid)
+        used = np.flatnonzero(weights.any(axis=0))  # the few grid rows these ticks touch
+        hist2d += weights[:, used] @ share[used]
+        between = lambda table: (1.0 - frac) * table[lo] + frac * table[hi]  # noqa: E731
+        shed = between(p_shed)
+        out.shed[where] = a * shed
+        out.failed[where] = a * np.maximum(between(p_timeout) - shed, 0.0)
         out.wait[where] = a * self.mean_wait(c, rho)
         out.latency[where] = out.wait[where] + a * self.service.mean
         # Little's law (mean queue = arrival rate x mean wait), within what the limit lets wait.
@@ -245,7 +338,7 @@ class TickQueue:
             self._servers = None  # idle again: back to closed form, nothing carried
             return 0.0
         # Work still queued at the tick's end, as requests, for the risk check and the fluid model.
-        return float(sum(max(f - end, 0.0) for f in self._servers.free) / self.service.mean)
+        return self._servers.work_after(end) / self.service.mean
 
     def _fluid(self, a: float, c: int, backlog: float, hist2d, group: int, out: TickStats, i: int) -> float:
         """One overloaded tick (or one draining a backlog): the queue as a fluid, its full state as a diffusion.
