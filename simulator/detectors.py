@@ -12,7 +12,8 @@ signal. :class:`PredictionDrift` runs the same checks on the model's scores,
 its calibrated probabilities before any label arrives, and
 :class:`RiverDetector` lets any ``river.drift`` detector watch a daily series.
 
-Three notes on the tests' p-values, because a monitor runs every day:
+The p-values are scipy's (``ks_2samp``'s and ``chi2_contingency``'s; see
+:class:`FeatureDrift`). Three notes on them, because a monitor runs every day:
 
 - Multiple testing. At ``alpha`` per column, a check of ``m`` columns on
   stable traffic flags at least one with probability up to ``m * alpha``; run
@@ -52,12 +53,13 @@ from collections.abc import Mapping, Sequence
 from typing import Any, NamedTuple
 
 import numpy as np
-from scipy import special
+from scipy import special, stats
 
 from .monitoring import _MAX_CATEGORIES, psi
 
 _RULES = ("test", "psi", "both", "either")
 _MIN_EXPECTED = 5.0  # chi-squared's rule of thumb: pool categories expected fewer times than this
+_KS_EXACT_MAX = 10_000  # ks_2samp(method="auto") computes the exact p-value when neither sample is larger
 
 
 class ColumnDrift(NamedTuple):
@@ -121,11 +123,16 @@ class _Numeric:
         return np.diff(np.searchsorted(s, self.edges, side="left"), prepend=0, append=len(s))
 
     def compare(self, x: np.ndarray) -> tuple[float, float, float]:
-        """PSI, KS statistic and its asymptotic p-value of ``x`` against the reference."""
+        """PSI, KS statistic and ``scipy.stats.ks_2samp``'s p-value of ``x`` against the reference."""
         s = np.sort(x)  # NaN sorts last
         n, ref = len(s), self.sorted
         if n == 0:
             return 0.0, float("nan"), 1.0
+        value = psi(self.shares, self._counts(s) / n)
+        if max(n, len(ref)) <= _KS_EXACT_MAX:
+            # ks_2samp's exact p-value: scipy's own function on both samples, missing values above every number.
+            result = stats.ks_2samp(ref, np.where(np.isnan(s), np.inf, s))
+            return value, float(result.statistic), float(result.pvalue)
         finite = s[: np.searchsorted(s, np.nan, side="left")]
         # Both CDFs are steps, so the largest gap is at a current value or just below one (as in
         # ks_2samp, which evaluates every pooled value): reference ranks on both sides of each one.
@@ -138,8 +145,26 @@ class _Numeric:
         gap_below = np.abs(left / len(ref) - own_left / n).max(initial=0.0)
         tail = 1.0 - len(finite) / n  # missing values: the current CDF never reaches 1
         d = max(float(gap_at), float(gap_below), tail)
-        en = len(ref) * n / (len(ref) + n)
-        return psi(self.shares, self._counts(s) / n), d, float(special.kolmogorov(math.sqrt(en) * d))
+        return value, d, ks_asymptotic_p_value(d, n, len(ref))
+
+
+def ks_asymptotic_p_value(d: float, n: int, m: int) -> float:
+    """Two-sided p-value of a two-sample KS statistic ``d`` as ``scipy.stats.ks_2samp(method="asymp")`` has it.
+
+    That is the one-sample Kolmogorov distribution at the rounded effective
+    size, ``scipy.stats.kstwo.sf(d, round(n m / (n + m)))``, which
+    ``ks_2samp``'s default ``method="auto"`` uses when a sample has more
+    than 10,000 values (below that it computes the exact distribution).
+
+    >>> from scipy import stats
+    >>> rng = np.random.default_rng(0)
+    >>> a, b = rng.normal(size=20_000), rng.normal(0.05, 1.0, 3000)
+    >>> want = stats.ks_2samp(a, b)
+    >>> bool(ks_asymptotic_p_value(want.statistic, len(a), len(b)) == want.pvalue)
+    True
+    """
+    en = float(n) * float(m) / (float(n) + float(m))
+    return float(np.clip(stats.kstwo.sf(d, np.round(en)), 0.0, 1.0))
 
 
 def _run_starts(s: np.ndarray) -> np.ndarray:
@@ -220,22 +245,31 @@ class FeatureDrift:
     Notes
     -----
     A column with at most 32 distinct reference values is categorical, as in
-    :mod:`simulator.monitoring`. The KS statistic is computed from the
-    reference's values sorted at fit time and equals
-    ``scipy.stats.ks_2samp``'s; its p-value comes from the Kolmogorov limit
-    distribution (``scipy.special.kolmogorov``) at the effective size
-    ``n m / (n + m)``, within a few percent of ``ks_2samp(method="asymp")``
-    (slightly larger, so slightly conservative) and a thousand times cheaper.
-    The chi-squared statistic and p-value equal
-    ``scipy.stats.chi2_contingency(table, correction=False)`` on the table of
-    reference and current counts, after pooling the categories expected
-    fewer than five times in the current rows with values never seen in the
-    reference. Calling scipy's functions costs 1–3 ms per column (argument
-    handling, and ``kstwo``'s exact tail at these sizes); a whole check of 8
-    columns on 4,000 rows against 20,000 costs about 3 ms of CPU here, most
-    of it one binary search of the current values into the sorted
-    reference per numeric column. Missing values in current
-    numeric rows count as a shift (they sit above every number).
+    :mod:`simulator.monitoring`. Both p-values are scipy's:
+
+    - KS: the p-value is what ``scipy.stats.ks_2samp`` (``method="auto"``,
+      two-sided) returns for the reference and current values. When either
+      sample has more than 10,000 values (the monitors' 20,000-row
+      reference), that is its asymptotic p-value, ``scipy.stats.kstwo.sf(D,
+      round(n m / (n + m)))``; the statistic ``D`` is computed here, equal to
+      ``ks_2samp``'s, from the reference sorted at fit time (one binary
+      search of the current values into it), and only the p-value is asked
+      of scipy (:func:`ks_asymptotic_p_value`). Otherwise ``ks_2samp`` itself
+      runs on both samples and computes the exact p-value. Missing values in
+      current numeric rows count as a shift: they sit above every number
+      (``+inf`` for ``ks_2samp``).
+    - Chi-squared: statistic and p-value equal
+      ``scipy.stats.chi2_contingency(table, correction=False)`` on the table of
+      reference and current counts, after pooling the categories expected
+      fewer than five times in the current rows with values never seen in the
+      reference (the p-value is ``scipy.special.chdtrc``, the chi-squared
+      survival function that ``chi2_contingency`` uses).
+
+    Cost: ``kstwo.sf`` takes about 0.2 ms above p = 0.03 and, below it, time
+    in proportion to the effective size (about 4 ms at 4,000 rows against
+    20,000): about 0.5 ms a numeric column on average over fraud_covid's
+    year at level 3, where the Kolmogorov limit took microseconds. The exact
+    path (``ks_2samp`` on both samples) takes 1–20 ms a column.
     """
 
     def __init__(self, columns: Sequence[str] | None = None, psi_threshold: float = 0.2, alpha: float = 0.01,

@@ -6,10 +6,11 @@ import sys
 
 import numpy as np
 import pytest
-from scipy import stats
+from scipy import special, stats
 
 from conftest import ROOT
-from simulator.detectors import (ConfidencePerformance, FeatureDrift, PredictionDrift, RiverDetector)
+from simulator.detectors import (ConfidencePerformance, FeatureDrift, PredictionDrift, RiverDetector,
+                                 ks_asymptotic_p_value)
 from simulator.monitoring import Reference
 
 DAY = 86400.0
@@ -21,22 +22,76 @@ def _rng(seed: int = 0) -> np.random.Generator:
 
 # ------------------------------------------------------------------ the same numbers as scipy and as PSI
 
+# Sizes the daily check meets: the world's reference is up to 20,000 training rows (fewer on a short
+# window), a day's check 4,000–7,999 evenly spread rows, or all of a quiet or partial day's rows.
+# (reference, current): unequal and equal, on both sides of ks_2samp's exact/asymptotic switch at 10,000.
+_KS_SIZES = [(20_000, 50), (20_000, 300), (20_000, 4000), (20_000, 7999), (12_000, 12_000), (10_001, 2000),
+             (10_000, 4000), (5000, 50), (2000, 500), (300, 300), (50, 50)]
+
+
+def _ks_cases(r, make):
+    """For each size pair, current samples shifted so scipy's p-values run from about 0.99 down past 1e-10."""
+    for m, n in _KS_SIZES:
+        ref = make(r, m, 0.0)
+        en = m * n / (m + n)
+        for c in (0.0, 1.0, 2.0, 3.0, 4.5, 6.0, 8.0, 11.0):
+            yield ref, make(r, n, c / np.sqrt(en))
+
+
 @pytest.mark.parametrize("make", [
     lambda r, n, mu: r.normal(mu, 1.0, n),
     lambda r, n, mu: np.round(r.lognormal(3.0 + mu, 1.0, n), 2).astype(np.float32),  # ties, float32
     lambda r, n, mu: np.floor(r.exponential(40.0 + 40 * mu, n)),                     # many ties
-])
-def test_ks_statistic_is_scipys_and_its_p_value_the_kolmogorov_limit(make):
+], ids=["normal", "rounded-float32", "integer-ties"])
+def test_ks_statistic_and_p_value_are_scipys_ks_2samp(make):
+    """Over the sizes the monitors use and p from 1 down past 1e-8: ks_2samp's own numbers (its default,
+    method="auto": exact up to 10,000 rows a side, the kstwo distribution at the effective size above)."""
     r = _rng(1)
-    for mu in (0.0, 0.05, 0.1):
-        ref, cur = make(r, 20_000, 0.0), make(r, 4000, mu)
+    seen = []
+    for ref, cur in _ks_cases(r, make):
         got = FeatureDrift(["x"]).fit({"x": ref}).check({"x": cur}).columns["x"]
-        want = stats.ks_2samp(np.asarray(ref, float), np.asarray(cur, float), method="asymp")
+        want = stats.ks_2samp(np.asarray(ref, float), np.asarray(cur, float))
         assert got.test == "ks"
         assert got.statistic == pytest.approx(want.statistic, abs=1e-12)
-        if want.pvalue > 1e-8:
-            # The limit distribution is slightly conservative: within a few percent, never much smaller.
-            assert want.pvalue * 0.99 <= got.p_value <= want.pvalue * 1.1 + 1e-3
+        assert got.p_value == pytest.approx(want.pvalue, rel=1e-9, abs=1e-300), (len(ref), len(cur))
+        seen.append(want.pvalue)
+    # The grid covers the range the issue is about: stable days, the alarm levels, far tails.
+    assert min(seen) < 1e-8 and max(seen) > 0.9
+    assert sum(1e-8 < p < 0.9 for p in seen) > len(seen) / 2
+
+
+def test_ks_p_value_is_within_two_percent_of_ks_2samp_where_the_kolmogorov_limit_was_not():
+    """The old p-value, the Kolmogorov limit at sqrt(n m / (n + m)) D, was 10-40 % high at small p."""
+    r = _rng(2)
+    ref = r.normal(size=20_000)
+    detector = FeatureDrift(["x"]).fit({"x": ref})
+    for n, shift in ((300, 0.35), (300, 0.45), (4000, 0.12)):
+        cur = r.normal(shift, 1.0, n)
+        got = detector.check({"x": cur}).columns["x"]
+        want = stats.ks_2samp(ref, cur)
+        assert 1e-12 < want.pvalue < 1e-3
+        assert abs(got.p_value / want.pvalue - 1) < 0.02
+        limit = special.kolmogorov(np.sqrt(n * 20_000 / (n + 20_000)) * want.statistic)
+        assert limit > want.pvalue * (1.1 if n == 300 else 1.02)
+
+
+def test_ks_with_missing_values_is_ks_2samp_with_them_above_every_number():
+    r = _rng(3)
+    for m, n in ((20_000, 4000), (5000, 1000)):
+        ref = r.normal(size=m)
+        cur = r.normal(size=n)
+        cur[: n // 100] = np.nan
+        got = FeatureDrift(["x"]).fit({"x": ref}).check({"x": cur}).columns["x"]
+        want = stats.ks_2samp(ref, np.where(np.isnan(cur), np.inf, cur))
+        assert want.statistic >= 0.01
+        assert got.statistic == pytest.approx(want.statistic, abs=1e-12)
+        assert got.p_value == pytest.approx(want.pvalue, rel=1e-9)
+
+
+def test_ks_asymptotic_p_value_is_kstwo_at_the_rounded_effective_size():
+    for d, n, m in ((0.01, 4000, 20_000), (0.03, 4000, 20_000), (0.2, 300, 20_000), (0.5, 50, 12_000)):
+        want = stats.kstwo.sf(d, np.round(n * m / (n + m)))
+        assert ks_asymptotic_p_value(d, n, m) == want == ks_asymptotic_p_value(d, m, n)
 
 
 def test_chi_squared_is_scipys_contingency_test():
@@ -51,6 +106,39 @@ def test_chi_squared_is_scipys_contingency_test():
         assert got.test == "chi2" and got.kind == "categorical"
         assert got.statistic == pytest.approx(want.statistic, rel=1e-9)
         assert got.p_value == pytest.approx(want.pvalue, rel=1e-9, abs=1e-300)
+
+
+@pytest.mark.parametrize("shares", [[0.7, 0.3], [0.3, 0.2, 0.2, 0.12, 0.1, 0.05, 0.02, 0.008, 0.002]],
+                         ids=["binary", "rare-categories"])
+def test_chi_squared_is_chi2_contingency_over_the_monitors_sizes(shares):
+    """Reference of 20,000 or 5,000 rows, 50 to 7,999 current rows, p from about 1 down past 1e-8: the
+    p-value is chi2_contingency's (no continuity correction) on the table after pooling the categories
+    expected under five times today with unseen values."""
+    r = _rng(22)
+    shares = np.array(shares)
+    k = len(shares)
+    seen = []
+    for m, n in ((20_000, 50), (20_000, 300), (20_000, 4000), (20_000, 7999), (5000, 1000)):
+        ref = r.choice(k, m, p=shares)
+        detector = FeatureDrift(["c"]).fit({"c": ref})
+        for c in (0.0, 1.0, 2.0, 3.5, 5.0, 7.0, 10.0):
+            moved = shares * np.exp(np.linspace(0, c, k) / np.sqrt(n) * 3)
+            cur = r.choice(k, n, p=moved / moved.sum())
+            got = detector.check({"c": cur}).columns["c"]
+            ref_counts, cur_counts = np.bincount(ref, minlength=k), np.bincount(cur, minlength=k)
+            rare = ref_counts / m * n < 5
+            table = np.c_[np.array([ref_counts, cur_counts])[:, ~rare],
+                          [ref_counts[rare].sum(), cur_counts[rare].sum()]]
+            table = table[:, table.sum(axis=0) > 0]
+            if table.shape[1] < 2:
+                assert got.p_value == 1.0
+                continue
+            want = stats.chi2_contingency(table, correction=False)
+            assert got.statistic == pytest.approx(want.statistic, rel=1e-9)
+            assert got.p_value == pytest.approx(want.pvalue, rel=1e-9, abs=1e-300), (m, n, c)
+            seen.append(want.pvalue)
+    assert min(seen) < 1e-8 and max(seen) > 0.5
+    assert sum(1e-8 < p < 0.9 for p in seen) > len(seen) / 3
 
 
 def test_psi_is_the_monitors_psi():
