@@ -17,7 +17,7 @@ from .registry import ModelVersion
 from .scenario import Scenario
 from .serving import ServingQueue
 from .serving.failures import SLOWDOWN
-from .serving.latency import CENTRES, LatencyHistogram, row_quantiles
+from .serving.latency import CENTRES, LatencyHistogram, bin_of, row_quantiles
 from .store import TrafficStore
 from .traffic import DAY
 
@@ -154,8 +154,11 @@ class DataPlane:
         group = np.arange(t0, t1) // self.ticks_per_report
         serving = self.replicas - self.crashed
         if self.down or serving <= 0:
-            failed, wait, latency = arrivals.copy(), np.zeros_like(arrivals), np.zeros_like(arrivals)
+            # Nothing answers: each client waits out its timeout, and the latency figures say so.
+            timeout = self.sc.serving.timeout
+            failed, wait, latency = arrivals.copy(), np.zeros_like(arrivals), arrivals * timeout
             shed = np.zeros_like(arrivals)
+            np.add.at(self.acc_hist, (group, bin_of(timeout)), arrivals)
             self.queue.drop_backlog(start)  # nothing serves: whatever was queued is lost
         else:
             stats = self.queue.serve(arrivals, serving, start, expected=day.expected[t0:t1], day_index=day_index,

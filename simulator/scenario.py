@@ -266,6 +266,10 @@ class Traffic(Strict):
         return value
 
 
+#: The range of latencies the latency histogram measures, seconds (``simulator.serving.latency.EDGES``).
+LATENCY_RANGE = (1e-4, 100.0)
+
+
 class ServiceTime(Strict):
     """Service-time distribution of one replica."""
 
@@ -275,8 +279,8 @@ class ServiceTime(Strict):
 
     @model_validator(mode="after")
     def _check(self) -> "ServiceTime":
-        if self.mean <= 0:
-            raise ValueError("mean must be above 0")
+        if self.mean < LATENCY_RANGE[0]:
+            raise ValueError(f"mean must be at least {LATENCY_RANGE[0] * 1000:g}ms: latencies are measured from there")
         if self.dist == "lognormal":
             if self.p99 is None:
                 raise ValueError("a lognormal service time needs p99 as well as mean")
@@ -306,6 +310,14 @@ class Serving(Strict):
     # pools of up to 256 replicas); null serves every tick in closed form, fast but far from
     # exact near saturation (see simulator.serving.queueing).
     exact_above: float | None = Field(0.7, gt=0)
+
+    @field_validator("timeout")
+    @classmethod
+    def _timeout_measurable(cls, value: float) -> float:
+        # Latencies are counted in bins from 0.1 ms to 100 s (simulator/serving/latency.py).
+        if value > LATENCY_RANGE[1]:
+            raise ValueError(f"must be at most {LATENCY_RANGE[1]:g}s: latencies are measured up to there")
+        return value
 
     @field_validator("replica_mtbf")
     @classmethod

@@ -152,6 +152,11 @@ CASES = {
                                        ("moves numbers",)),
     "recurring-drift-without-period": (lambda d: d["drift"][0].update(kind="recurring"), "drift.0", ("period",)),
     "negative-exact-above": (lambda d: d["serving"].update(exact_above=-0.5), "serving.exact_above", ()),
+    # Latencies are measured from 0.1 ms to 100 s: settings outside that cannot be represented.
+    "timeout-past-the-latency-range": (lambda d: d["serving"].update(timeout="10m"), "serving.timeout",
+                                       ("at most 100s",)),
+    "service-below-the-latency-range": (lambda d: d["serving"].update(
+        service_time={"dist": "exponential", "mean": "0.01ms"}), "serving.service_time", ("at least 0.1ms",)),
 }
 
 

@@ -9,9 +9,20 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..scenario import LATENCY_RANGE
+
 #: Bin edges in seconds, 40 per decade from 0.1 ms to 100 s (about 6% wide).
-EDGES = np.geomspace(1e-4, 100.0, 241)
+EDGES = np.geomspace(*LATENCY_RANGE, 241)
 CENTRES = np.sqrt(EDGES[:-1] * EDGES[1:])
+
+
+def bin_of(seconds: float) -> int:
+    """The bin a latency of ``seconds`` is counted in (the end bins hold what is outside the range).
+
+    >>> bin_of(1.0) == int(np.searchsorted(EDGES, 1.0, side="right")) - 1
+    True
+    """
+    return int(np.clip(np.searchsorted(EDGES, seconds, side="right") - 1, 0, len(CENTRES) - 1))
 
 
 class LatencyHistogram:

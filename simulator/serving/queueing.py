@@ -18,8 +18,9 @@ service time s, has utilisation ρ = Λ·s / (c·τ). Three regimes:
   request mode draws), and so is every tick after it until the replicas are
   idle at a tick's end. Near and past saturation no closed form is exact:
   queues build and drain over minutes, and short bursts are transient.
-- **Large pools** (more than :data:`EXACT_MAX_REPLICAS` replicas) past the
-  grid's top or holding a backlog: the queue is followed as a fluid (the
+- **Large pools** (more than :data:`EXACT_MAX_REPLICAS` replicas, or ticks of
+  more than :data:`EXACT_MAX_REQUESTS` requests) past the grid's top or
+  holding a backlog: the queue is followed as a fluid (the
   backlog grows by A − c·τ/s over the tick, waits rise with it, a request
   whose wait plus service passes the timeout fails) with a diffusion for the
   spread of waits once it is full. A pool that large is nearly deterministic,
@@ -38,7 +39,7 @@ from scipy.special import gammaln, ndtr, ndtri, pdtr
 
 from ..scenario import ServiceTime
 from .fcfs import FcfsServers, serve_tick
-from .latency import CENTRES, EDGES
+from .latency import CENTRES, EDGES, bin_of
 
 # Utilisation grid of the precomputed latency tables: fine near saturation.
 RHO_GRID = np.r_[np.linspace(0.0, 0.9, 91), 1.0 - np.geomspace(0.1, 1e-3, 41)[1:]]
@@ -48,6 +49,8 @@ _FLUID_POINTS = 16
 EXACT_ABOVE = 0.7
 #: Pools larger than this are never served request by request: their queue is a fluid (see the module's notes).
 EXACT_MAX_REPLICAS = 256
+#: Nor is a tick with more requests than this (memory and time per tick stay bounded).
+EXACT_MAX_REQUESTS = 2_000_000
 
 
 def erlang_c(c: int, offered: np.ndarray) -> np.ndarray:
@@ -192,7 +195,7 @@ class TickQueue:
         self.shed_after = shed_after
         self.limit = min(timeout, shed_after) if shed_after is not None else timeout
         self._tables: dict[tuple[float, int], tuple[np.ndarray, ...]] = {}  # share, p_timeout, p_shed, done
-        self._timeout_bin = int(np.clip(np.searchsorted(EDGES, timeout, side="right") - 1, 0, len(CENTRES) - 1))
+        self._timeout_bin = bin_of(timeout)
 
     @property
     def backlog(self) -> float:
@@ -214,8 +217,9 @@ class TickQueue:
     def _k(self) -> float:
         return (1.0 + self.service.cv2) / 2.0
 
-    def table(self, c: int, needed: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """For each utilisation on ``RHO_GRID``: latency-bin shares, timeout share and shed share, for ``c`` replicas.
+    def table(self, c: int, needed: np.ndarray | None = None) -> tuple[np.ndarray, ...]:
+        """For each utilisation on ``RHO_GRID``, for ``c`` replicas: latency-bin shares, timeout share, shed
+        share and the mean latency past the timeout (which capping at the timeout takes off the mean).
 
         Rows are computed when first ``needed`` (indices into the grid; all
         when ``None``) and kept, so a pool that the autoscaler resizes often
@@ -224,33 +228,45 @@ class TickQueue:
         key = (self._factor, c)
         if key not in self._tables:
             g = len(RHO_GRID)
-            self._tables[key] = (np.zeros((g, len(CENTRES))), np.zeros(g), np.zeros(g), np.zeros(g, dtype=bool))
-        share, p_timeout, p_shed, done = self._tables[key]
+            self._tables[key] = (np.zeros((g, len(CENTRES))), np.zeros(g), np.zeros(g), np.zeros(g),
+                                 np.zeros(g, dtype=bool))
+        share, p_timeout, p_shed, excess, done = self._tables[key]
         rows = np.arange(len(RHO_GRID)) if needed is None else np.unique(needed)
         missing = rows[~done[rows]]
         if len(missing):
-            share[missing], p_timeout[missing], p_shed[missing] = self._rows(c, RHO_GRID[missing])
+            share[missing], p_timeout[missing], p_shed[missing], excess[missing] = self._rows(c, RHO_GRID[missing])
             done[missing] = True
-        return share, p_timeout, p_shed
+        return share, p_timeout, p_shed, excess
 
-    def _rows(self, c: int, rho: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def _response_cdf(self, x: np.ndarray, pw: np.ndarray, theta: np.ndarray) -> np.ndarray:
+        """P(wait + service ≤ x) for each utilisation (rows) at each point of ``x`` (columns)."""
         s = self.service
+        out = np.empty((len(pw), len(x)))
+        for r0 in range(0, len(pw), 8):  # a few rows at a time: the (rows, x, points) array stays small
+            r = slice(r0, r0 + 8)
+            lag = x[None, :, None] - s.points[None, None, :]
+            waited = np.mean((lag >= 0) * -np.expm1(-theta[r, None, None] * np.maximum(lag, 0.0)), axis=2)
+            out[r] = (1.0 - pw[r])[:, None] * s.cdf(x)[None, :] + pw[r, None] * waited
+        return out
+
+    def _rows(self, c: int, rho: np.ndarray) -> tuple[np.ndarray, ...]:
         pw = erlang_c(c, rho * c)
-        theta = c * (1.0 - rho) / (s.mean * self._k)  # rate of the conditional wait
-        e = EDGES[None, :, None]
-        lag = np.maximum(e - s.points[None, None, :], 0.0)
-        waited = np.mean((e >= s.points[None, None, :]) * -np.expm1(-theta[:, None, None] * lag), axis=2)
-        cdf = (1.0 - pw)[:, None] * s.cdf(EDGES)[None, :] + pw[:, None] * waited
+        theta = c * (1.0 - rho) / (self.service.mean * self._k)  # rate of the conditional wait
+        cdf = self._response_cdf(EDGES, pw, theta)
         cdf[:, -1] = 1.0
         share = np.diff(cdf, axis=1)
-        p_timeout = 1.0 - (1.0 - pw) * s.cdf(self.timeout) - pw * np.mean(
-            (self.timeout >= s.points) * -np.expm1(-theta[:, None] * np.maximum(self.timeout - s.points, 0.0)), axis=1)
+        p_timeout = 1.0 - self._response_cdf(np.array([self.timeout]), pw, theta)[:, 0]
         # Requests past the timeout are recorded at the timeout.
         share[:, self._timeout_bin + 1:] = 0.0
-        share[:, self._timeout_bin] += p_timeout - share[:, self._timeout_bin + 1:].sum(axis=1)
+        share[:, self._timeout_bin] += p_timeout
+        # E[(R − timeout)+] = ∫ P(R > t) dt past the timeout: what capping latencies at the timeout removes.
+        beyond = np.r_[self.timeout, EDGES[EDGES > self.timeout]]
+        excess = np.trapezoid(1.0 - self._response_cdf(beyond, pw, theta), beyond, axis=1) if len(beyond) > 1 \
+            else np.zeros(len(rho))
         # With shedding, an arrival that would wait past shed_after goes to the fallback: P(W > x) = pw·e^(−θx).
         p_shed = pw * np.exp(-theta * self.shed_after) if self.shed_after is not None else np.zeros(len(rho))
-        return np.clip(share, 0.0, None), np.clip(p_timeout, 0.0, 1.0), np.clip(p_shed, 0.0, 1.0)
+        return (np.clip(share, 0.0, None), np.clip(p_timeout, 0.0, 1.0), np.clip(p_shed, 0.0, 1.0),
+                np.maximum(excess, 0.0))
 
     def mean_wait(self, c: int, rho: np.ndarray) -> np.ndarray:
         """Steady-state mean queue wait (seconds) at utilisation ``rho`` < 1."""
@@ -283,8 +299,13 @@ class TickQueue:
             busy = np.zeros(n, dtype=bool)
         out = TickStats.empty(n)
         backlog = self._backlog
+        busy &= arrivals <= EXACT_MAX_REQUESTS
         i = 0
         while i < n:
+            if self._servers is not None and arrivals[i] > EXACT_MAX_REQUESTS:
+                # Too many requests to serve one by one: the exact queue's work becomes a fluid backlog.
+                backlog = self._servers.work_after(start + i * self.tick) / self.service.mean
+                self._servers = None
             if self._servers is not None or busy[i]:
                 backlog = self._exact(arrivals[i], c, backlog, hist2d, group[i], out, i,
                                       start + i * self.tick, day_index, first_tick + i)
@@ -306,7 +327,7 @@ class TickQueue:
         hi = np.clip(np.searchsorted(RHO_GRID, rho, side="right"), 1, len(RHO_GRID) - 1)
         lo = hi - 1
         frac = np.clip((rho - RHO_GRID[lo]) / (RHO_GRID[hi] - RHO_GRID[lo]), 0.0, 1.0)
-        share, p_timeout, p_shed = self.table(c, np.r_[lo, hi])
+        share, p_timeout, p_shed, excess = self.table(c, np.r_[lo, hi])
         rows, grid = hist2d.shape[0], len(RHO_GRID)
         weights = (np.bincount(group * grid + lo, weights=a * (1.0 - frac), minlength=rows * grid)
                    + np.bincount(group * grid + hi, weights=a * frac, minlength=rows * grid)).reshape(rows, grid)
@@ -317,7 +338,7 @@ class TickQueue:
         out.shed[where] = a * shed
         out.failed[where] = a * np.maximum(between(p_timeout) - shed, 0.0)
         out.wait[where] = a * self.mean_wait(c, rho)
-        out.latency[where] = out.wait[where] + a * self.service.mean
+        out.latency[where] = out.wait[where] + a * (self.service.mean - between(excess))
         # Little's law (mean queue = arrival rate x mean wait), within what the limit lets wait.
         out.queued[where] = np.minimum(out.wait[where] / self.tick, self.limit * c / self.service.mean)
 
