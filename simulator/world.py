@@ -27,7 +27,7 @@ from .policies import (Alert, CanaryCheck, DayObservation, ModelInfo, TargetUtil
 from .registry import BrokenScorer, ModelRegistry, ModelVersion, ReferenceSample
 from .rng import stream
 from .scenario import Scenario
-from .serving import RequestQueue, TickQueue
+from .serving import queue_for
 from .serving.failures import DEPLOY_FAULTS, SLOWDOWN, pick_fault
 from .serving.queueing import ServiceModel
 from .store import TrafficStore
@@ -99,12 +99,7 @@ class World:
         self.registry.add(initial_model)
         shed_after = config.shedding.after if config.shedding.enabled else None
 
-        if scenario.fidelity == "request":
-            queue = RequestQueue(service, scenario.tick, scenario.serving.timeout, scenario.seed,
-                                 scenario.serving.replicas, shed_after)
-        else:
-            queue = TickQueue(service, scenario.tick, scenario.serving.timeout, shed_after,
-                              scenario.serving.exact_above, scenario.seed)
+        queue = queue_for(scenario, service, shed_after)
         self.plane = DataPlane(scenario, level, domain, store, queue, Release(initial_model, initial_model.scorer))
         self.retrain_policy = retraining_policy(config.retraining, config.monitoring)
         self.monitor_policy = monitoring_policy(config.monitoring, config.retraining.decay_threshold)
