@@ -129,3 +129,20 @@ def test_compiled_and_plain_python_queues_give_identical_results(c):
     np.testing.assert_array_equal(waits_a, waits_b)
     np.testing.assert_array_equal(gave_up_a, gave_up_b)
     np.testing.assert_array_equal(np.sort(free_a), np.sort(free_b))
+
+
+@pytest.mark.parametrize("shedding", [False, True])
+def test_compiled_and_plain_python_tallies_are_identical(shedding):
+    from simulator.serving import kernel
+    from simulator.serving.latency import EDGES
+
+    rng = np.random.default_rng(11)
+    times = np.sort(rng.random(30_000)) * 60.0
+    services = rng.lognormal(np.log(0.02), 0.7, 30_000)  # 3 replicas at about 3.3 times their capacity
+    free = np.zeros(3)
+    limit, timeout = (0.2, 1.0) if shedding else (1.0, 1.0)
+    got = kernel.serve_and_tally(free.copy(), times, services, limit, timeout, shedding, 30.0, EDGES)
+    want = kernel.tally_python(free.copy(), times, services, limit, timeout, shedding, 30.0, EDGES)
+    assert got[4] > 0 and (got[3] > 0) == shedding and (got[2] > 0) != shedding  # queue at the end, shed or failed
+    for a, b in zip(got, want):
+        np.testing.assert_array_equal(a, b)

@@ -24,8 +24,8 @@ from typing import NamedTuple
 import numpy as np
 
 from ..rng import stream
-from .kernel import serve_fcfs
-from .latency import CENTRES, EDGES
+from .kernel import serve_and_tally, serve_fcfs
+from .latency import EDGES
 
 
 class FcfsServers:
@@ -91,20 +91,7 @@ def serve_tick(servers: FcfsServers, count: int, service, seed: int, day_index: 
     times = t0 + tick * np.sort(rng.random(count))
     services = service.sample(rng, count)
     limit = min(timeout, shed_after) if shed_after is not None else timeout
-    waits, turned_away = servers.serve(times, services, limit)
-    late = ~turned_away & (waits + services > timeout)
-    if shed_after is not None:  # turned away at once, answered by the fallback
-        waits[turned_away] = 0.0
-        shed = float(turned_away.sum())
-        answered = ~turned_away
-        failed = late
-    else:  # the client waits out the timeout, then gives up
-        shed = 0.0
-        answered = np.ones(count, dtype=bool)
-        failed = turned_away | late
-    latency = np.minimum(waits + np.where(turned_away, 0.0, services), timeout)[answered]
-    end = t0 + tick
-    queued = int(np.count_nonzero(~turned_away & (times + waits > end)))
-    bins = np.bincount(np.clip(np.searchsorted(EDGES, latency, side="right") - 1, 0, len(CENTRES) - 1),
-                       minlength=len(CENTRES))
-    return TickOutcome(float(failed.sum()), shed, float(waits.sum()), float(latency.sum()), queued, bins)
+    waits, latency, failed, shed, queued, bins = serve_and_tally(
+        servers.free, times, services, limit, timeout, shed_after is not None, t0 + tick, EDGES)
+    return TickOutcome(float(failed), float(shed), float(waits.sum()), float(latency.sum()), queued,
+                       bins.astype(np.float64))

@@ -81,9 +81,90 @@ def _serve_loop(free, times, services, limit, waits, abandoned):  # pragma: no c
         free[pos] = new
 
 
-_compiled = njit(cache=True, nogil=True)(_serve_loop) if njit is not None else None
+def tally_python(free: np.ndarray, times: np.ndarray, services: np.ndarray, limit: float, timeout: float,
+                 shedding: bool, end: float, edges: np.ndarray) -> tuple:
+    """:func:`serve_and_tally` in numpy around :func:`serve_python` (the reference the compiled loop must equal)."""
+    waits, turned_away = serve_python(free, times, services, limit)
+    late = ~turned_away & (waits + services > timeout)
+    if shedding:  # turned away at once, answered by the fallback
+        waits[turned_away] = 0.0
+        shed = int(turned_away.sum())
+        answered = ~turned_away
+        failed = late
+    else:  # the client waits out the timeout, then gives up
+        shed = 0
+        answered = np.ones(len(times), dtype=bool)
+        failed = turned_away | late
+    latency = np.minimum(waits + np.where(turned_away, 0.0, services), timeout)[answered]
+    queued = int(np.count_nonzero(~turned_away & (times + waits > end)))
+    bins = np.clip(np.searchsorted(edges, latency, side="right") - 1, 0, len(edges) - 2)
+    return waits, latency, int(failed.sum()), shed, queued, np.bincount(bins, minlength=len(edges) - 1)
 
-#: True when the compiled loop is in use.
+
+def _tally_loop(free, times, services, limit, timeout, shedding, end, edges,
+                waits, latency, counts):  # pragma: no cover - runs compiled
+    n = free.shape[0]
+    nbins = edges.shape[0] - 1
+    failed = 0
+    shed = 0
+    queued = 0
+    k = 0
+    for i in range(times.shape[0]):
+        t = times[i]
+        s = services[i]
+        start = free[0]
+        if start - t > limit and start > t:
+            # Gives up before it is served: shed to the fallback, or waits out the limit and fails.
+            if shedding:
+                shed += 1
+                continue
+            failed += 1
+            w = limit
+            lat = min(w, timeout)
+        else:
+            if start <= t:
+                w = 0.0
+                new = t + s
+            else:
+                w = start - t
+                new = start + s
+            pos = 0  # replace the heap's root by ``new`` and sift it down
+            while True:
+                child = 2 * pos + 1
+                if child >= n:
+                    break
+                right = child + 1
+                if right < n and free[right] < free[child]:
+                    child = right
+                if free[child] < new:
+                    free[pos] = free[child]
+                    pos = child
+                else:
+                    break
+            free[pos] = new
+            if w + s > timeout:
+                failed += 1
+            if t + w > end:
+                queued += 1
+            lat = min(w + s, timeout)
+        waits[i] = w
+        latency[k] = lat
+        k += 1
+        lo, hi = 0, nbins + 1  # bisect right in edges, as numpy's searchsorted(side="right")
+        while lo < hi:
+            mid = (lo + hi) // 2
+            if lat < edges[mid]:
+                hi = mid
+            else:
+                lo = mid + 1
+        counts[min(max(lo - 1, 0), nbins - 1)] += 1
+    return failed, shed, queued, k
+
+
+_compiled = njit(cache=True, nogil=True)(_serve_loop) if njit is not None else None
+_compiled_tally = njit(cache=True, nogil=True)(_tally_loop) if njit is not None else None
+
+#: True when the compiled loops are in use.
 COMPILED = _compiled is not None
 
 
@@ -102,3 +183,25 @@ def serve_fcfs(free: np.ndarray, times: np.ndarray, services: np.ndarray,
     _compiled(free, np.ascontiguousarray(times, dtype=np.float64),
               np.ascontiguousarray(services, dtype=np.float64), float(limit), waits, abandoned)
     return waits, abandoned
+
+
+def serve_and_tally(free: np.ndarray, times: np.ndarray, services: np.ndarray, limit: float, timeout: float,
+                    shedding: bool, end: float, edges: np.ndarray) -> tuple:
+    """Serve a tick's requests (see :func:`serve_fcfs`) and tally them in the same pass.
+
+    A request that would wait past ``limit`` is shed (``shedding``: answered
+    at once by the fallback, wait 0) or waits out ``limit`` and fails; one
+    served with wait + service past ``timeout`` fails too. Returns each
+    request's queue wait, the latencies of the requests answered or timed out
+    (capped at ``timeout``), the counts failed, shed and still queued at
+    ``end``, and the latencies' counts in the bins between ``edges``.
+    """
+    if _compiled_tally is None or len(free) == 0:
+        return tally_python(free, times, services, limit, timeout, shedding, end, edges)
+    waits = np.zeros(len(times), dtype=np.float64)
+    latency = np.empty(len(times), dtype=np.float64)
+    counts = np.zeros(len(edges) - 1, dtype=np.int64)
+    failed, shed, queued, k = _compiled_tally(
+        free, np.ascontiguousarray(times, dtype=np.float64), np.ascontiguousarray(services, dtype=np.float64),
+        float(limit), float(timeout), bool(shedding), float(end), edges, waits, latency, counts)
+    return waits, latency[:k], failed, shed, queued, counts

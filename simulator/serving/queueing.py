@@ -31,6 +31,7 @@ service time s, has utilisation ρ = Λ·s / (c·τ). Three regimes:
 """
 from __future__ import annotations
 
+from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -52,6 +53,11 @@ EXACT_MAX_REPLICAS = 256
 #: Nor is a tick with more requests than this (memory and time per tick stay bounded).
 EXACT_MAX_REQUESTS = 2_000_000
 
+# Latency tables by (service time, points, replicas, timeout, shedding limit), least recently used first:
+# about 250 kB each, computed a row at a time as utilisations are met.
+_TABLES: OrderedDict[tuple, tuple[np.ndarray, ...]] = OrderedDict()
+_TABLES_KEPT = 256
+
 
 def erlang_c(c: int, offered: np.ndarray) -> np.ndarray:
     """Probability that an arrival waits in M/M/c with offered load a = λ·s (Erlangs).
@@ -72,7 +78,7 @@ def erlang_c(c: int, offered: np.ndarray) -> np.ndarray:
 class ServiceModel:
     """A replica's service time: its mean, squared coefficient of variation and quantiles."""
 
-    def __init__(self, spec: ServiceTime, points: int = 1024) -> None:
+    def __init__(self, spec: ServiceTime, points: int = 256) -> None:
         self.spec = spec
         self.mean = spec.mean
         if spec.dist == "exponential":
@@ -194,7 +200,6 @@ class TickQueue:
         # fallback when shedding is on, else they give up at the timeout (fail).
         self.shed_after = shed_after
         self.limit = min(timeout, shed_after) if shed_after is not None else timeout
-        self._tables: dict[tuple[float, int], tuple[np.ndarray, ...]] = {}  # share, p_timeout, p_shed, done
         self._timeout_bin = bin_of(timeout)
 
     @property
@@ -225,12 +230,16 @@ class TickQueue:
         when ``None``) and kept, so a pool that the autoscaler resizes often
         pays only for the utilisations it meets.
         """
-        key = (self._factor, c)
-        if key not in self._tables:
+        # Levels with the same service, pool and limits share their tables (the levels of a run do).
+        key = (self.service.spec, len(self.service.points), c, self.timeout, self.shed_after)
+        if key not in _TABLES:
             g = len(RHO_GRID)
-            self._tables[key] = (np.zeros((g, len(CENTRES))), np.zeros(g), np.zeros(g), np.zeros(g),
-                                 np.zeros(g, dtype=bool))
-        share, p_timeout, p_shed, excess, done = self._tables[key]
+            _TABLES[key] = (np.zeros((g, len(CENTRES))), np.zeros(g), np.zeros(g), np.zeros(g),
+                            np.zeros(g, dtype=bool))
+            while len(_TABLES) > _TABLES_KEPT:
+                _TABLES.popitem(last=False)
+        _TABLES.move_to_end(key)
+        share, p_timeout, p_shed, excess, done = _TABLES[key]
         rows = np.arange(len(RHO_GRID)) if needed is None else np.unique(needed)
         missing = rows[~done[rows]]
         if len(missing):
