@@ -3,7 +3,9 @@
 M/M/4 at utilisation 0.8 (μ = 1, λ = 3.2). Reports requests per second, median
 of ``--repeat`` runs, for:
 
-- request mode: the heap of replica free times (:class:`FcfsServers`);
+- request mode: the heap of replica free times (:class:`FcfsServers`, its loop
+  compiled), and the same over whole one-minute ticks as a run serves them
+  (drawing each tick's requests, serving them, tallying latencies);
 - SimPy: one process per request on a ``simpy.Resource``, on the same arrivals
   and service times (so it must give the very same waits);
 - Ciw (https://ciw.readthedocs.io), written the way its documentation does it:
@@ -39,8 +41,10 @@ import numpy as np
 import simpy
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from simulator.serving.queueing import erlang_c  # noqa: E402
-from simulator.serving.request import FcfsServers  # noqa: E402
+from simulator.scenario import ServiceTime  # noqa: E402
+from simulator.serving import kernel  # noqa: E402
+from simulator.serving.queueing import ServiceModel, erlang_c  # noqa: E402
+from simulator.serving.request import FcfsServers, RequestQueue  # noqa: E402
 
 try:
     import ciw
@@ -108,6 +112,20 @@ def rate(fn, repeat: int) -> tuple[float, np.ndarray]:
     return len(out) / statistics.median(times), out
 
 
+def whole_ticks(repeat: int) -> float:
+    """Requests per second of :meth:`RequestQueue.serve` over a day of one-minute ticks, as a run serves them."""
+    service = ServiceModel(ServiceTime(dist="lognormal", mean="20ms", p99="80ms"))
+    arrivals = np.random.default_rng(1).poisson(np.full(1440, 100.0 * 60)).astype(np.float64)
+    RequestQueue(service, 60.0, 1.0, seed=0, replicas=3).serve(arrivals[:2], 3, 0.0)  # compile first
+    times = []
+    for _ in range(repeat):
+        queue = RequestQueue(service, 60.0, 1.0, seed=0, replicas=3)
+        start = time.perf_counter()
+        queue.serve(arrivals, 3, 0.0)
+        times.append(time.perf_counter() - start)
+    return float(arrivals.sum()) / statistics.median(times)
+
+
 def mean_and_error(waits: np.ndarray, batches: int = 20) -> tuple[float, float]:
     """Mean wait after a 10% warm-up, and its standard error from batch means."""
     kept = waits[len(waits) // 10:]
@@ -134,7 +152,11 @@ def main() -> None:
           f"M/M/{c} at rho {rho} (lambda {lam}, mu {mu}), {n:,} requests ({until:,.0f} time units), "
           f"median of {args.repeat}; load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs")
     heap_rate, heap_waits = rate(lambda: FcfsServers(c).serve(arrivals, services, math.inf)[0], args.repeat)
-    print(f"request mode (heap of free times):  {heap_rate / 1e6:.3f}M requests/s")
+    print(f"request mode (heap of free times):  {heap_rate / 1e6:.3f}M requests/s"
+          f"{' (compiled)' if kernel.COMPILED else ' (plain Python: numba not installed)'}")
+    day_rate = whole_ticks(args.repeat)
+    print(f"request mode, whole one-minute ticks (draws, serving, tallies; 3 replicas, 20 ms lognormal, "
+          f"100 req/s): {day_rate / 1e6:.3f}M requests/s")
     simpy_rate, simpy_waits = rate(lambda: simpy_mmc(arrivals, services, c), args.repeat)
     print(f"SimPy, a process per request:       {simpy_rate / 1e6:.3f}M requests/s")
     if ciw is not None:
