@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .domains import Domain, Scorer
-from .ledger import CATEGORIES, Ledger
+from .ledger import BREAKDOWN, CATEGORIES, Ledger, stratified_variance
 from .registry import ModelVersion
 from .scenario import Scenario
 from .serving import ServingQueue
@@ -24,6 +24,7 @@ from .traffic import DAY
 #: A tick in which at least this share of requests fails counts as downtime.
 DOWNTIME_FAILURE_SHARE = 0.05
 _COST_INDEX = {c: i for i, c in enumerate(CATEGORIES)}
+_PART = {c: i for i, c in enumerate(BREAKDOWN)}  # columns of acc_parts (BREAKDOWN: see simulator.ledger)
 
 
 @dataclass
@@ -67,9 +68,14 @@ class DataPlane:
         self.reports_per_day = int(round(DAY / scenario.report_interval))
         self.hist = LatencyHistogram()
         self.totals = dict(requests=0.0, failed=0.0, shed=0.0, wait=0.0, downtime_minutes=0.0)
+        self.breakdown = dict.fromkeys(BREAKDOWN, 0.0)  # dollars so far in each part
+        # Sampling variance of the model-error cost so far (see _score), dollars squared: the
+        # days' variances add up (each day's rows are drawn independently). Also per day.
+        self.model_errors_variance = 0.0
+        self.daily_variances: list[float] = []
         # The report rows, a day's worth of columns at a time (see report_columns).
         self._report_days: list[dict[str, np.ndarray]] = []
-        self._cost_so_far = dict.fromkeys([f"cost_{c}" for c in CATEGORIES] + ["cost_cumulative"], 0.0)
+        self._cost_so_far = dict.fromkeys([f"cost_{c}" for c in CATEGORIES + BREAKDOWN] + ["cost_cumulative"], 0.0)
         self._pending: list[tuple[float, str, float]] = []
         self.day_index = -1
         self.last_day_health = (0.0, float("nan"))  # failed share and p99 latency (s) of the last closed day
@@ -83,6 +89,12 @@ class DataPlane:
         self.acc = {k: np.zeros(r) for k in ("requests", "failed", "shed", "downtime", "wait", "latency")}
         self.acc_hist = np.zeros((r, len(CENTRES)))
         self.acc_cost = np.zeros((r, len(CATEGORIES)))
+        self.acc_parts = np.zeros((r, len(BREAKDOWN)))
+        # Per report interval, sums of x = weight x model-error cost of the scored rows and of x², for the
+        # rows outside the cost stratum (column 0) and in it (column 1): the day's standard error.
+        self.acc_x = np.zeros((r, 2))
+        self.acc_x2 = np.zeros((r, 2))
+        self.day_draws = (0, 0)  # the day's sample size n and its cost candidates N (0: no stratum)
         self.acc_replicas = np.zeros(r, dtype=np.int64)
         self.acc_version = np.zeros(r, dtype=np.int64)
 
@@ -184,7 +196,11 @@ class DataPlane:
         self.acc_replicas[touched] = self.replicas
         self.acc_version[touched] = self.live.model.version
         infra = add(np.full(len(arrivals), self.replicas * tau / 3600.0 * self.sc.serving.cost_per_replica_hour))
-        outage = add(failed * self.costs["failed_request"] + bad * (tau / 60.0) * self.costs["downtime_minute"])
+        failed_cost = add(failed * self.costs["failed_request"])
+        downtime_cost = add(bad * (tau / 60.0) * self.costs["downtime_minute"])
+        outage = failed_cost + downtime_cost
+        self.acc_parts[:, _PART["failed_requests"]] += failed_cost
+        self.acc_parts[:, _PART["downtime"]] += downtime_cost
         self.acc_cost[:, _COST_INDEX["infrastructure"]] += infra
         self.acc_cost[:, _COST_INDEX["outage"]] += outage
         self.ledger.charge("infrastructure", float(infra.sum()))
@@ -216,42 +232,107 @@ class DataPlane:
             self.oom_load = float(in_flight[over[0]])
 
     def _score(self, day_index, day, start, stop, fail_share, shed_share, t0) -> None:
+        """Score the sampled requests of ``[start, stop)`` and book what their decisions cost.
+
+        The served scores of the day's sample (what the daily metric, the
+        monitors and a canary's parity check read) are kept in ``day_scores``.
+        The cost is estimated on the sample and the day's extra rows of the
+        domain's cost stratum, weighted up to the real volume as
+        :class:`~simulator.store.Day` describes; the estimator is unbiased
+        for the full-volume cost, and its variance (Hansen–Hurwitz, summed
+        over the day: ``close_day``) is reported as the standard error of
+        ``model_errors``. Each row costs the expected cost of its decision
+        given its inputs (:meth:`~simulator.domains.Domain.expected_error_costs`:
+        a domain that knows the probability of a row's label prices the
+        decision over it, which is unbiased and takes away the noise of the
+        label's draw), shared over the tick's requests as they were answered
+        by the model, shed to the fallback rule, or failed unanswered.
+        Every level costs the same rows, so two levels differ by the
+        decisions they made on them.
+        """
+        n = len(day.times)
+        self.day_draws = (n, day.cost_candidates)
         lo, hi = np.searchsorted(day.times, [start, stop])
+        ordinary = None
+        if hi > lo:
+            ordinary = self._inputs(self.store.features(day_index)[lo:hi])
+            rows = {k: v[lo:hi] for k, v in day.rows.items()}
+            scores = self.live.scorer.score(ordinary)
+            flagged = self.domain.decide(scores, self.live.scorer.threshold)
+            on_canary = None
+            if self.canary is not None:
+                # The canary serves a random share of requests, so its score distribution is
+                # estimated on every sampled row; its decisions apply only to its share.
+                on_canary = day.route[lo:hi] < self.canary_share
+                canary_scores = self.canary.scorer.score(ordinary)
+                # Served scores next to the registry model's own, for the parity check.
+                self.canary_scores.append(canary_scores)
+                self.canary_offline.append(self.canary.model.scorer.score(ordinary))
+                scores[on_canary] = canary_scores[on_canary]
+                flagged[on_canary] = self.domain.decide(canary_scores, self.canary.scorer.threshold)[on_canary]
+            if self.day_scores is None:
+                self.day_scores = np.full(n, np.nan)
+            self.day_scores[lo:hi] = scores
+            if self.canary is not None and self.ab_rows is not None:
+                # An A/B test sees outcomes, not their expectations: its arms are compared on the labels.
+                realised = self.domain.error_costs(rows, flagged, self.costs)
+                self.ab_rows.append((on_canary, realised.astype(np.float64), day.weights[lo:hi].astype(np.float64)))
+            stratum = day.in_stratum[lo:hi] if day.cost_candidates else np.zeros(hi - lo, dtype=bool)
+            self._book_decisions(rows, flagged, day.sample_cost_weights(lo, hi), day.tick_of_row[lo:hi],
+                                 stratum, fail_share, shed_share, t0)
+        if not day.cost_candidates:
+            return
+        lo, hi = np.searchsorted(day.cost_tick_of_row, [t0, t0 + len(fail_share)])  # whole ticks: by tick
         if hi <= lo:
             return
-        X = self._inputs(self.store.features(day_index)[lo:hi])
-        rows = {k: v[lo:hi] for k, v in day.rows.items()}
-        scores = self.live.scorer.score(X)
-        flagged = self.domain.decide(scores, self.live.scorer.threshold)
+        X = self.store.cost_features(day_index)[lo:hi]
+        inputs = self._inputs(X)
+        if ordinary is not None:
+            # A stale feature reads the value the sample's requests read (the extra rows are not typical).
+            names = list(self.domain.feature_names)
+            for e in self.data_path:
+                if e.kind == "stale" and e.feature is not None:
+                    inputs[:, names.index(e.feature)] = ordinary[0, names.index(e.feature)]
+        rows = {k: v[lo:hi] for k, v in day.cost_rows.items()}
+        flagged = self.domain.decide(self.live.scorer.score(inputs), self.live.scorer.threshold)
         if self.canary is not None:
-            # The canary serves a random share of requests, so its score distribution is
-            # estimated on every sampled row; its decisions apply only to its share.
-            on_canary = day.route[lo:hi] < self.canary_share
-            canary_scores = self.canary.scorer.score(X)
-            # Served scores next to the registry model's own, for the parity check.
-            self.canary_scores.append(canary_scores)
-            self.canary_offline.append(self.canary.model.scorer.score(X))
-            scores[on_canary] = canary_scores[on_canary]
-            flagged[on_canary] = self.domain.decide(canary_scores, self.canary.scorer.threshold)[on_canary]
-        if self.day_scores is None:
-            self.day_scores = np.full(len(day.times), np.nan)
-        self.day_scores[lo:hi] = scores
-        failed_share = fail_share[day.tick_of_row[lo:hi] - t0]
-        fallback_share = shed_share[day.tick_of_row[lo:hi] - t0]
-        w = day.weights[lo:hi]
-        group = day.tick_of_row[lo:hi] // self.ticks_per_report
-        served = self.domain.error_costs(rows, flagged, self.costs)
-        if self.canary is not None and self.ab_rows is not None:
-            self.ab_rows.append((on_canary, served.astype(np.float64), day.weights[lo:hi].astype(np.float64)))
-        unscored = self.domain.error_costs(rows, self.domain.unscored_decisions(rows), self.costs)
-        if fallback_share.any():  # shed requests get the fallback rule's decision
-            fallback = self.domain.error_costs(rows, self.domain.fallback_flags(rows), self.costs)
-            served = (1.0 - fallback_share) * served + fallback_share * fallback
-        errors = np.bincount(group, weights=w * (1.0 - failed_share) * served, minlength=self.reports_per_day)
-        # Requests that failed went through unscored: their decisions are errors too. The
-        # outage itself (downtime, failed requests) is booked where the ticks are served.
-        unscored_errors = np.bincount(group, weights=w * failed_share * unscored, minlength=self.reports_per_day)
-        errors = errors + unscored_errors
+            on_canary = day.cost_route[lo:hi] < self.canary_share
+            canary = self.domain.decide(self.canary.scorer.score(inputs), self.canary.scorer.threshold)
+            flagged[on_canary] = canary[on_canary]
+        self._book_decisions(rows, flagged, day.cost_weights[lo:hi], day.cost_tick_of_row[lo:hi],
+                             np.ones(hi - lo, dtype=bool), fail_share, shed_share, t0)
+
+    def _book_decisions(self, rows, flagged, w, tick, stratum, fail_share, shed_share, t0) -> None:
+        """Book the decisions' cost of scored rows of ticks ``tick`` (of the day), each standing for ``w`` requests.
+
+        A row's requests were answered by the model, shed to the fallback rule
+        (the tick's shed share) or failed (its failed share: no answer, so the
+        domain's unscored decision, fraud let through): the three parts of
+        :data:`~simulator.ledger.BREAKDOWN` that make up model errors. The
+        outage itself (failed requests, downtime) is booked where the ticks
+        are served. ``stratum`` says which rows are the cost stratum's.
+        """
+        failed_share = fail_share[tick - t0]
+        fallback_share = shed_share[tick - t0]
+        group = tick // self.ticks_per_report
+        r = self.reports_per_day
+        expected = self.domain.expected_error_costs
+        # Shed and failed requests are apart (a shed request is answered at once by the fallback rule).
+        answered = np.maximum(1.0 - failed_share - fallback_share, 0.0)
+        parts = {"model_decisions": w * answered * expected(rows, flagged, self.costs)}
+        if failed_share.any():
+            unscored = expected(rows, self.domain.unscored_decisions(rows), self.costs)
+            parts["unscored_decisions"] = w * failed_share * unscored
+        if fallback_share.any():
+            fallback = expected(rows, self.domain.fallback_flags(rows), self.costs)
+            parts["fallback_decisions"] = w * fallback_share * fallback
+        x = sum(parts.values())
+        for part, values in parts.items():
+            self.acc_parts[:, _PART[part]] += np.bincount(group, weights=values, minlength=r)
+        errors = np.bincount(group, weights=x, minlength=r)
+        where = group * 2 + stratum  # (report interval, stratum) pairs, flattened
+        self.acc_x += np.bincount(where, weights=x, minlength=2 * r).reshape(r, 2)
+        self.acc_x2 += np.bincount(where, weights=x * x, minlength=2 * r).reshape(r, 2)
         self.acc_cost[:, _COST_INDEX["model_errors"]] += errors
         self.ledger.charge("model_errors", float(errors.sum()))
 
@@ -338,9 +419,17 @@ class DataPlane:
         n = min(served_reports, self.reports_per_day)
         costs = {f"cost_{c}": np.cumsum(self.acc_cost[:, i]) + self._cost_so_far[f"cost_{c}"]
                  for i, c in enumerate(CATEGORIES)}
+        costs.update({f"cost_{c}": np.cumsum(self.acc_parts[:, i]) + self._cost_so_far[f"cost_{c}"]
+                      for i, c in enumerate(BREAKDOWN)})
         costs["cost_cumulative"] = self._cost_so_far["cost_cumulative"] + np.cumsum(self.acc_cost.sum(axis=1))
+        # The sampling variance of the model-error cost up to each report row: the estimate of the
+        # day so far is itself a stratified sum over the day's draws (see Day), the days before add theirs.
+        x, x2 = np.cumsum(self.acc_x, axis=0), np.cumsum(self.acc_x2, axis=0)
+        draws, candidates = self.day_draws
+        today = stratified_variance(x[:, 0], x2[:, 0], draws, x[:, 1], x2[:, 1], candidates)
+        costs["cost_model_errors_se"] = np.sqrt(self.model_errors_variance + today)
         if n > 0:
-            self._cost_so_far = {k: float(v[n - 1]) for k, v in costs.items()}
+            self._cost_so_far = {k: float(v[n - 1]) for k, v in costs.items() if k != "cost_model_errors_se"}
             self._report_days.append({
                 "day": (day_start + np.arange(n) * self.sc.report_interval) / DAY,
                 "level": np.full(n, self.level, dtype=np.int64),
@@ -363,4 +452,8 @@ class DataPlane:
         self.totals["shed"] += float(a["shed"].sum())
         self.totals["wait"] += float(a["wait"].sum())
         self.totals["downtime_minutes"] += float(a["downtime"].sum())
+        for i, part in enumerate(BREAKDOWN):
+            self.breakdown[part] += float(self.acc_parts[:, i].sum())
+        self.daily_variances.append(float(today[-1]))
+        self.model_errors_variance += float(today[-1])
         self._new_day(d + 1)

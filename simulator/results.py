@@ -58,9 +58,24 @@ class LevelResult:
             "downtime_minutes": _num(t["downtime_minutes"]),
             "deploy_lead_time_hours": _num(np.mean(world.lead_times) / 3600) if world.lead_times else None,
             "cost": {k: _num(v) for k, v in world.plane.ledger.as_dict().items()},
+            # model_errors = model + fallback + unscored decisions; outage = failed requests + downtime.
+            "cost_breakdown": {k: _num(v) for k, v in world.plane.breakdown.items()},
+            "cost_standard_error": _standard_errors(world.plane.model_errors_variance, world.plane.daily_variances),
         }
         return cls(world.level, summary, pd.DataFrame(world.plane.report_columns()), world.daily,
                    world.events.records)
+
+
+def _standard_errors(variance: float, daily: list[float]) -> dict[str, float | None]:
+    """The sampling error of the model-error estimate: of the run's total, and of a day's (root mean square).
+
+    Only model errors are estimated from a sample (see
+    :meth:`simulator.dataplane.DataPlane._score`); outage, infrastructure
+    and people are counted, so their error is nil and the total's is the
+    model errors'.
+    """
+    per_day = float(np.sqrt(np.mean(daily))) if daily else float("nan")
+    return {"model_errors": _num(np.sqrt(variance)), "model_errors_per_day": _num(per_day)}
 
 
 def _drift_means(daily: pd.DataFrame, metric: str, schedule: DriftSchedule) -> dict[str, Any]:

@@ -53,7 +53,7 @@ def _spills(folder) -> list[str]:
 def _assert_same_day(a: Day, b: Day) -> None:
     for f in fields(Day):
         x, y = getattr(a, f.name), getattr(b, f.name)
-        if f.name == "rows":
+        if f.name in ("rows", "cost_rows"):
             assert list(x) == list(y)
             for k in x:
                 assert x[k].dtype == y[k].dtype and np.array_equal(x[k], y[k]), k
@@ -76,6 +76,9 @@ def test_days_read_back_from_the_folder_equal_the_generated_ones(domain):
             _assert_same_day(again, made)
             _assert_same_day(again, fresh._generate(d))
         assert (again.label_at is None) == (domain is None)
+        # Days of the run carry their cost stratum (fraud), spilled and read back like the rest.
+        assert again.cost_candidates == 4 * len(again.times) and len(again.cost_rows["amount"]) > 0
+        assert spilled.day(-3).cost_candidates == 0 and not spilled.day(-3).cost_rows  # history: never costed
 
 
 def test_spill_files_keep_dtypes_shapes_and_values(tmp_path):

@@ -57,6 +57,8 @@ class Domain:
     #: of it moves ("covariate" for P(X), "prior" for P(y), "concept" for P(y|X))
     #: and the row columns whose distribution it moves.
     param_targets: ClassVar[Mapping[str, tuple[str, tuple[str, ...]]]] = {}
+    #: Candidates drawn per sampled row for the cost stratum (see :meth:`cost_stratum`); 0: no stratum.
+    cost_oversample: ClassVar[int] = 0
 
     def __init__(self, params: Mapping[str, Any] | None = None) -> None:
         self.params = {**self.defaults, **(params or {})}
@@ -158,3 +160,25 @@ class Domain:
     def error_costs(self, rows: Rows, flagged: np.ndarray, costs: Mapping[str, float]) -> np.ndarray:
         """Cost in dollars of each row's decision (as :meth:`decide` returned it)."""
         raise NotImplementedError
+
+    def cost_stratum(self, rows: Rows, params: Mapping[str, Any]) -> np.ndarray | None:
+        """Which rows drawn under ``params`` belong to the rare, costly stratum that costs are estimated on closely.
+
+        A day's costs are estimated on its sample and, for the rows of this
+        stratum, on ``cost_oversample`` times as many candidates (see
+        :class:`simulator.store.Day`): a domain whose cost hangs on a few
+        rare rows (fraud) names them here, as a fixed rule of a row and its
+        drift state. ``None`` (the default): no stratum, the sample alone.
+        """
+        return None
+
+    def expected_error_costs(self, rows: Rows, flagged: np.ndarray, costs: Mapping[str, float]) -> np.ndarray:
+        """Each row's decision cost in expectation over its label, given its inputs; what runs are costed with.
+
+        A domain that knows each row's label probability (it drew the label
+        from it) averages the cost over the label instead of taking the one
+        drawn: the same expected cost, without the noise of a few rare, heavily
+        weighted labels (conditional Monte Carlo). By default, the realised
+        cost (:meth:`error_costs`).
+        """
+        return self.error_costs(rows, flagged, costs)
