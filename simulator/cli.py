@@ -260,8 +260,13 @@ def comparison_table(comparison) -> Table:
         row(label, lambda s, k=key: s[k], "{:d}".format)
     row("downtime (min)", lambda s: s["downtime_minutes"], "{:,.0f}".format)
     table.add_section()
+    parts = {"model_errors": ("model_decisions", "fallback_decisions", "unscored_decisions"),
+             "outage": ("failed_requests", "downtime")}
     for cat in ("model_errors", "outage", "infrastructure", "people"):
         row(f"cost: {cat.replace('_', ' ')}", lambda s, c=cat: s["cost"][c], money)
+        for part in parts.get(cat, ()):
+            row(f"[dim]  {part.replace('_', ' ')}[/]", lambda s, p=part: s.get("cost_breakdown", {}).get(p),
+                lambda v: f"[dim]{money(v)}[/]")
     row("[bold]cost: total[/]", lambda s: s["cost"]["total"], lambda v: f"[bold]{money(v)}[/]")
     return table
 

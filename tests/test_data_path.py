@@ -53,9 +53,16 @@ def test_training_serving_skew_moves_the_decisions(tmp_path):
     # Amounts in cents online: log(amount) shifted by log(100). Every score moves by the
     # same amount, so the ranking (AUC) holds, but the shipped threshold now flags a
     # different share of payments and the cost of the decisions changes with it.
+    # Compared with the same run without the skew (the same requests, the same sample): the
+    # difference in the skew's window is the decisions' alone. (On realised labels the window's
+    # cost read over 20% above the days before it, much of it noise and the weekly cycle.)
     run = run_event(tmp_path, kind="skew", feature="log_amount", shift=4.6)
-    ts = run.timeseries.assign(c=run.timeseries.cost_model_errors.diff().fillna(run.timeseries.cost_model_errors))
-    assert abs(during(ts).c.mean() / before(ts).c.mean() - 1) > 0.2
+    control = run_event(tmp_path, kind="skew", feature="log_amount", shift=0.0)
+    cost = lambda r: during(r.timeseries).cost_model_errors.iloc[-1] - before(r.timeseries).cost_model_errors.iloc[-1]  # noqa: E731
+    assert before(run.timeseries).cost_model_errors.iloc[-1] == before(control.timeseries).cost_model_errors.iloc[-1]
+    # The threshold flags a different set of payments, so the cost moves, but little: about 0.5%.
+    # (The earlier expectation of a 20% change was the sampling noise of realised labels.)
+    assert abs(cost(run) / cost(control) - 1) > 0.001
     assert during(run.daily).auc.mean() == pytest.approx(before(run.daily).auc.mean(), abs=0.01)
 
 
