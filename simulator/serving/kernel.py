@@ -50,8 +50,30 @@ def serve_python(free: np.ndarray, times: np.ndarray, services: np.ndarray,
     return np.array(waits, dtype=np.float64), np.array(abandoned, dtype=bool)
 
 
-def _serve_loop(free, times, services, limit, waits, abandoned):  # pragma: no cover - runs compiled
+def _sift_root(free, new):  # pragma: no cover - runs compiled
+    """Replace the min-heap's root by ``new`` and sift it down."""
     n = free.shape[0]
+    pos = 0
+    while True:
+        child = 2 * pos + 1
+        if child >= n:
+            break
+        right = child + 1
+        if right < n and free[right] < free[child]:
+            child = right
+        if free[child] < new:
+            free[pos] = free[child]
+            pos = child
+        else:
+            break
+    free[pos] = new
+
+
+# The loops below run only compiled, and call the compiled sift.
+_replace_root = njit(cache=True, nogil=True)(_sift_root) if njit is not None else _sift_root
+
+
+def _serve_loop(free, times, services, limit, waits, abandoned):  # pragma: no cover - runs compiled
     for i in range(times.shape[0]):
         t = times[i]
         start = free[0]
@@ -64,21 +86,7 @@ def _serve_loop(free, times, services, limit, waits, abandoned):  # pragma: no c
         else:
             waits[i] = start - t
             new = start + services[i]
-        # Replace the root by ``new`` and sift it down.
-        pos = 0
-        while True:
-            child = 2 * pos + 1
-            if child >= n:
-                break
-            right = child + 1
-            if right < n and free[right] < free[child]:
-                child = right
-            if free[child] < new:
-                free[pos] = free[child]
-                pos = child
-            else:
-                break
-        free[pos] = new
+        _replace_root(free, new)
 
 
 def tally_python(free: np.ndarray, times: np.ndarray, services: np.ndarray, limit: float, timeout: float,
@@ -103,7 +111,6 @@ def tally_python(free: np.ndarray, times: np.ndarray, services: np.ndarray, limi
 
 def _tally_loop(free, times, services, limit, timeout, shedding, end, edges,
                 waits, latency, counts):  # pragma: no cover - runs compiled
-    n = free.shape[0]
     nbins = edges.shape[0] - 1
     failed = 0
     shed = 0
@@ -128,20 +135,7 @@ def _tally_loop(free, times, services, limit, timeout, shedding, end, edges,
             else:
                 w = start - t
                 new = start + s
-            pos = 0  # replace the heap's root by ``new`` and sift it down
-            while True:
-                child = 2 * pos + 1
-                if child >= n:
-                    break
-                right = child + 1
-                if right < n and free[right] < free[child]:
-                    child = right
-                if free[child] < new:
-                    free[pos] = free[child]
-                    pos = child
-                else:
-                    break
-            free[pos] = new
+            _replace_root(free, new)
             if w + s > timeout:
                 failed += 1
             if t + w > end:
