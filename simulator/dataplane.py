@@ -115,11 +115,16 @@ class DataPlane:
         self.data_path = list(events)
         self._pick_queue()
 
-    def _inputs(self, X: np.ndarray) -> np.ndarray:
-        """The model inputs as the broken data path delivers them."""
+    def _inputs(self, X: np.ndarray, like: np.ndarray | None = None) -> np.ndarray:
+        """The model inputs as the broken data path delivers them.
+
+        A stale feature takes the median of ``like``'s rows, delivered the same
+        way (default: of ``X``'s own), so rows scored apart read one value.
+        """
         if not any(e.feature for e in self.data_path):
             return X
-        X = X.copy()
+        k = 0 if like is None else len(like)
+        X = X.copy() if like is None else np.vstack([like, X])
         names = list(self.domain.feature_names)
         for e in self.data_path:
             if e.feature is None:
@@ -130,8 +135,8 @@ class DataPlane:
             elif e.kind == "skew":
                 X[:, j] = X[:, j] * e.scale + e.shift
             elif e.kind == "stale":
-                X[:, j] = np.median(X[:, j])
-        return X
+                X[:, j] = np.median(X[:k or len(X), j])
+        return X[k:]
 
     def charge(self, category: str, dollars: float, time: float) -> None:
         """Book a cost at simulated ``time`` (control-plane costs: people, training compute)."""
@@ -253,9 +258,10 @@ class DataPlane:
         n = len(day.times)
         self.day_draws = (n, day.cost_candidates)
         lo, hi = np.searchsorted(day.times, [start, stop])
-        ordinary = None
+        sample_X = None
         if hi > lo:
-            ordinary = self._inputs(self.store.features(day_index)[lo:hi])
+            sample_X = self.store.features(day_index)[lo:hi]
+            ordinary = self._inputs(sample_X)
             rows = {k: v[lo:hi] for k, v in day.rows.items()}
             scores = self.live.scorer.score(ordinary)
             flagged = self.domain.decide(scores, self.live.scorer.threshold)
@@ -285,14 +291,8 @@ class DataPlane:
         lo, hi = np.searchsorted(day.cost_tick_of_row, [t0, t0 + len(fail_share)])  # whole ticks: by tick
         if hi <= lo:
             return
-        X = self.store.cost_features(day_index)[lo:hi]
-        inputs = self._inputs(X)
-        if ordinary is not None:
-            # A stale feature reads the value the sample's requests read (the extra rows are not typical).
-            names = list(self.domain.feature_names)
-            for e in self.data_path:
-                if e.kind == "stale" and e.feature is not None:
-                    inputs[:, names.index(e.feature)] = ordinary[0, names.index(e.feature)]
+        # A stale feature reads the value the sample's requests read (the extra rows are not typical).
+        inputs = self._inputs(self.store.cost_features(day_index)[lo:hi], like=sample_X)
         rows = {k: v[lo:hi] for k, v in day.cost_rows.items()}
         flagged = self.domain.decide(self.live.scorer.score(inputs), self.live.scorer.threshold)
         if self.canary is not None:

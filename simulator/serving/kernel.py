@@ -8,7 +8,7 @@ replica is then free at ``start + s``. A request whose wait would exceed the
 
 Both versions below do the same float operations in the same order on the
 same multiset of free times, so they give identical results, bit for bit
-(``tests/test_fidelity_grid.py`` checks it); only the speed differs: about
+(``tests/test_request_mode.py`` checks it); only the speed differs: about
 30 million requests a second compiled, 3 million in plain Python
 (``benchmarks/bench_request_mode.py``).
 

@@ -39,7 +39,7 @@ import numpy as np
 from scipy.special import gammaln, ndtr, ndtri, pdtr
 
 from ..scenario import ServiceTime
-from .fcfs import FcfsServers, serve_tick
+from .fcfs import FcfsServers, TickOutcome, serve_tick
 from .latency import CENTRES, EDGES, bin_of
 
 # Utilisation grid of the precomputed latency tables: fine near saturation.
@@ -138,6 +138,21 @@ class TickStats:
     def empty(cls, n: int) -> "TickStats":
         """Zeros for ``n`` ticks."""
         return cls(np.zeros(n), np.zeros(n), np.zeros(n), 0.0, np.zeros(n), np.zeros(n))
+
+    def record(self, i: int, outcome: TickOutcome) -> None:
+        """Tick ``i``'s figures from one exactly served tick."""
+        self.failed[i], self.shed[i], self.wait[i] = outcome.failed, outcome.shed, outcome.wait
+        self.latency[i], self.queued[i] = outcome.latency, outcome.queued_at_end
+
+
+def histogram_rows(hist: np.ndarray | None, group: np.ndarray | None, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """What :meth:`ServingQueue.serve` adds latency counts to: a matrix of rows, and each of ``n`` ticks' row.
+
+    ``hist`` is a vector of bins (one row), a matrix (one row per ``group``
+    value), or ``None`` (a scratch vector); ``group`` defaults to row 0.
+    """
+    hist = np.zeros(len(CENTRES)) if hist is None else hist
+    return (hist if hist.ndim == 2 else hist[None, :]), (np.zeros(n, dtype=np.int64) if group is None else group)
 
 
 class ServingQueue(Protocol):
@@ -296,9 +311,7 @@ class TickQueue:
         """
         n = len(arrivals)
         c = replicas
-        hist = np.zeros(len(CENTRES)) if hist is None else hist
-        hist2d = hist if hist.ndim == 2 else hist[None, :]
-        group = np.zeros(n, dtype=np.int64) if group is None else group
+        hist2d, group = histogram_rows(hist, group, n)
         expected = arrivals if expected is None else expected
         rho = expected * self.service.mean / (c * self.tick)
         stable = rho < RHO_GRID[-1]
@@ -360,8 +373,7 @@ class TickQueue:
         if a > 0:
             got = serve_tick(self._servers, int(a), self.service, self.seed, day_index, tick_index,
                              t0, self.tick, self.timeout, self.shed_after)
-            out.failed[i], out.shed[i], out.wait[i], out.latency[i] = got.failed, got.shed, got.wait, got.latency
-            out.queued[i] = got.queued_at_end
+            out.record(i, got)
             hist2d[group] += got.bins
         end = t0 + self.tick
         if not self._servers.busy_after(end):

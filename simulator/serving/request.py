@@ -9,8 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from .fcfs import FcfsServers, serve_tick
-from .latency import CENTRES
-from .queueing import ServiceModel, TickStats
+from .queueing import ServiceModel, TickStats, histogram_rows
 
 
 class RequestQueue:
@@ -54,9 +53,7 @@ class RequestQueue:
         every request is simulated. See :meth:`~simulator.serving.queueing.TickQueue.serve`.
         """
         n = len(arrivals)
-        hist = np.zeros(len(CENTRES)) if hist is None else hist
-        hist2d = hist if hist.ndim == 2 else hist[None, :]
-        group = np.zeros(n, dtype=np.int64) if group is None else group
+        hist2d, group = histogram_rows(hist, group, n)
         self.servers.resize(replicas, start)
         out = TickStats.empty(n)
         for i in range(n):
@@ -65,8 +62,7 @@ class RequestQueue:
                 continue
             got = serve_tick(self.servers, count, self.service, self.seed, day_index, first_tick + i,
                              start + i * self.tick, self.tick, self.timeout, self.shed_after)
-            out.failed[i], out.shed[i], out.wait[i], out.latency[i] = got.failed, got.shed, got.wait, got.latency
-            out.queued[i] = got.queued_at_end
+            out.record(i, got)
             hist2d[group[i]] += got.bins
         self._end = start + n * self.tick
         out.backlog = self.backlog
