@@ -131,7 +131,7 @@ class Shedding(Strict):
     """Load shedding: send requests that would queue too long to a cheap fallback instead."""
 
     enabled: bool = False
-    after: Duration = 0.1
+    after: Duration = 0.5
 
 
 class LevelConfig(Strict):

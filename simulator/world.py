@@ -25,7 +25,7 @@ from .policies import contract
 from .policies import (Alert, CanaryCheck, DayObservation, ModelInfo, TargetUtilisation, WorldView,
                        autoscaling_policy, deployment_policy, monitoring_policy, policy_name, retraining_policy)
 from .registry import BrokenScorer, ModelRegistry, ModelVersion, ReferenceSample
-from .rng import stream
+from .rng import stream, training_stream
 from .scenario import Scenario
 from .serving import queue_for
 from .serving.failures import DEPLOY_FAULTS, SLOWDOWN, pick_fault
@@ -354,12 +354,12 @@ class World:
         data_end = started - self.sc.domain.label_delay.earliest
         # Expanding: everything labelled since the first model's window began.
         window = cfg.window if cfg.window_mode == "sliding" else data_end + self.sc.domain.train_window
+        rng, stream_name = training_stream(self.sc.seed, data_end - window, data_end, started)
         model = self.registry.add(train_model(
-            self.store, self.domain, data_end, window, self.env.now,
-            number, stream(self.sc.seed, "train", self.level, number), known_at=started))
+            self.store, self.domain, data_end, window, self.env.now, number, rng, known_at=started))
         self.events.add(self.env.now, "retrained", model.version,
                         f"data days {model.data_start / DAY:.1f} to {model.data_end / DAY:.1f} ({cfg.window_mode}), "
-                        f"{model.rows} labelled rows, seed stream train/{self.level}/{number}, "
+                        f"{model.rows} labelled rows, seed stream {stream_name}, "
                         f"holdout {self.domain.metric} {model.reference_metric:.3f}")
         yield from self._deploy(model, fault)
         self.pipeline_busy = False

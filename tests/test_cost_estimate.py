@@ -152,7 +152,6 @@ def test_breakdown_adds_up_to_model_errors_and_outage(bad_deploy):
     level0 = bad_deploy.summary["levels"]["0"]["cost_breakdown"]
     # The half-day outage's real price: the payments let through unscored, far beyond the downtime.
     assert level0["unscored_decisions"] > 10 * (level0["downtime"] + level0["failed_requests"]) > 0
-    assert bad_deploy.summary["levels"]["3"]["cost_breakdown"]["fallback_decisions"] > 0
 
 
 def test_levels_with_the_same_model_pay_the_same(bad_deploy):
@@ -163,3 +162,19 @@ def test_levels_with_the_same_model_pay_the_same(bad_deploy):
     for lvl in (1, 2):
         assert (hourly[lvl] - hourly[0]).abs().max() < 1.0
     assert (hourly[3] - hourly[2]).abs().max() < 1_000
+
+
+def test_every_level_trains_the_same_release_model(bad_deploy):
+    # Every level retrains on the same window at the scripted release, so they train one model:
+    # the training stream is keyed by the data, not by the level.
+    ev = bad_deploy.events
+    details = ev[ev.kind == "retrained"].groupby("level").detail.first()
+    assert len(details) == 4 and details.nunique() == 1
+
+
+def test_a_canary_makes_the_bad_release_cheapest(bad_deploy):
+    # The scenario's point: behind a canary the broken release is a non-event, so level 3 pays least.
+    total = {int(k): v["cost"]["total"] for k, v in bad_deploy.summary["levels"].items()}
+    assert total[3] <= min(total[1], total[2]) < total[0]
+    # Level 3 sheds nothing in normal diurnal traffic: its autoscaler keeps waits below the shed point.
+    assert bad_deploy.summary["levels"]["3"]["cost_breakdown"]["fallback_decisions"] < 1.0

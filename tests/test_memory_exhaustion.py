@@ -19,9 +19,9 @@ TRAFFIC = {"rate": "100/s", "spikes": [{"at": "1h", "multiplier": 5, "duration":
 DAYS = 3 / 24
 
 
-def _run(budget, levels=(0,)):
+def _run(budget, levels=(0,), **replace):
     sc = load_scenario(ROOT / "scenarios" / "load_spike.yaml", levels=list(levels), traffic=TRAFFIC,
-                       serving={**SERVING, "concurrency_budget": budget})
+                       serving={**SERVING, "concurrency_budget": budget}, **replace)
     return simulator.run(sc, days=DAYS)
 
 
@@ -50,5 +50,9 @@ def test_a_budget_over_the_full_queue_is_never_overrun(runs):
 
 
 def test_shedding_keeps_the_queue_inside_the_budget():
-    run = _run(20, levels=(3,))
-    assert _oom_crashes(run, level=3).empty
+    # Shedding after 100 ms of waiting holds about 100 ms / 20 ms = 5 requests per replica in its
+    # queue, far inside a budget of 20; shedding after 500 ms lets 25 wait, past it.
+    early = _run(20, levels=(3,), overrides={3: {"shedding": {"enabled": True, "after": "100ms"}}})
+    assert _oom_crashes(early, level=3).empty
+    late = _run(20, levels=(3,), overrides={3: {"shedding": {"enabled": True, "after": "500ms"}}})
+    assert len(_oom_crashes(late, level=3)) >= 1
