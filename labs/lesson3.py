@@ -1,6 +1,12 @@
 """Graders of lesson 3: model decay and retraining.
 
 >>> import pandas as pd
+>>> round(schedule_cost(30, retrain_cost=1000.0, staleness_rate=2.0))
+22452
+>>> check_schedule(lambda retrain_cost, staleness_rate: 30)
+Traceback (most recent call last):
+...
+AssertionError: lesson3.schedule: when a retrain costs $100 and staleness adds $2.00 a day for each day of the model's age, retraining every 30 days costs $11,652 over 364 days, no less than retraining every 7 days ($7,284)
 >>> check_quarterly_decay(lambda daily, metric, higher: [0.0] * (len(daily) // 91 - 1))
 Traceback (most recent call last):
 ...
@@ -11,9 +17,12 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+import math
+
 from .grading import call, close, passed, verify
 
 QUARTER = 91
+YEAR = 364
 
 
 def _reference_decay(values: np.ndarray, higher_is_better: bool) -> list[float]:
@@ -51,19 +60,59 @@ def check_quarterly_decay(fn) -> None:
     passed(name, len(cases))
 
 
-def check_cheapest(fn) -> None:
-    """Hidden sweep tables: the setting with the lowest total cost for the asked level."""
-    name = "lesson3.cheapest"
-    rng = np.random.default_rng(3)
-    checks = 0
-    for level in (0, 2, 3):
-        everys = ["7d", "14d", "30d", "91d", "182d"]
-        costs = rng.uniform(1e5, 1e6, size=len(everys) * 2)
-        frame = pd.DataFrame({"retraining.every": everys * 2, "level": [level] * 5 + [level + 1] * 5,
-                              "cost_total": costs})
-        best = everys[int(np.argmin(costs[:5]))]
-        got = call(name, fn, frame.sample(frac=1.0, random_state=level), level)
-        verify(name, got == best, f"for level {level} you chose {got!r}; the lowest cost_total among that "
-                                  f"level's rows is at retraining.every = {best!r} (look only at the level asked for)")
-        checks += 1
-    passed(name, checks)
+def schedule_cost(every: float, retrain_cost: float, staleness_rate: float, horizon: int = YEAR) -> float:
+    """Cost of retraining every ``every`` days over ``horizon`` days, in a simple model of decay.
+
+    The first model is trained before day 0 and each retrain, on days ``every``, ``2 * every``, ...,
+    costs ``retrain_cost``. On each day the model's errors cost ``staleness_rate`` dollars more for each
+    day since it was trained (its age), so staleness costs ``staleness_rate * sum of ages``. An ``every``
+    of ``horizon`` days or more (or ``math.inf``) means never retraining.
+    """
+    every = float(every)
+    if every >= horizon:
+        return staleness_rate * horizon * (horizon - 1) / 2
+    step = max(1, int(round(every)))
+    ages = [day % step for day in range(horizon)]
+    retrains = (horizon - 1) // step
+    return retrains * retrain_cost + staleness_rate * sum(ages)
+
+
+#: (retrain cost $, staleness $ a day per day of age, the story) for the hidden cases
+_SCHEDULE_CASES = [
+    (100.0, 2.0, "a cheap pipeline run on a model that decays fast"),
+    (3000.0, 8.0, "a reviewed retrain of a model that decays fast"),
+    (3000.0, 1.5, "a reviewed retrain of a model that decays slowly"),
+    (12000.0, 10.0, "a hand-run retrain of a model that decays fast"),
+    (20.0, 0.01, "compute only, on a model that barely decays"),
+    (5000.0, 0.0, "a model that does not decay at all"),
+]
+
+
+def check_schedule(fn) -> None:
+    """Hidden economics: the student's interval must cost less than retraining weekly and than quarterly.
+
+    ``fn(retrain_cost, staleness_rate)`` returns the number of days between retrains (``math.inf``
+    for never). Each hidden case is scored with :func:`schedule_cost` over a year; the answer must
+    be cheaper than both "every 7 days" and "every 91 days" (or as cheap as the cheaper of them, in a
+    case where it is the best there is).
+    """
+    name = "lesson3.schedule"
+    for retrain_cost, rate, story in _SCHEDULE_CASES:
+        every = call(name, fn, retrain_cost, rate)
+        verify(name, isinstance(every, (int, float)) and not isinstance(every, bool) and not math.isnan(every)
+               and every >= 1,
+               f"return a number of days of at least 1 (math.inf for never), not {every!r}")
+        mine = schedule_cost(every, retrain_cost, rate)
+        for other in (7, 91):
+            theirs = schedule_cost(other, retrain_cost, rate)
+            best = min(schedule_cost(d, retrain_cost, rate) for d in [*range(1, YEAR), math.inf])
+            strict = theirs > best * (1 + 1e-9)
+            verify(name, mine < theirs if strict else mine <= theirs * (1 + 1e-9),
+                   f"when a retrain costs ${retrain_cost:,.0f} and staleness adds ${rate:.2f} a day for each day "
+                   f"of the model's age, {_plan(every)} costs ${mine:,.0f} over {YEAR} days, "
+                   f"no less than retraining every {other} days (${theirs:,.0f})")
+    passed(name, len(_SCHEDULE_CASES))
+
+
+def _plan(every: float) -> str:
+    return "never retraining" if every >= YEAR else f"retraining every {every:g} days"
