@@ -2,12 +2,39 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
 from simulator.errors import ScenarioError
 
-from .grade import NOTEBOOKS, check_csv_out, grade, release, write_csv
+from .grade import NOTEBOOKS, Interrupted, Options, check_out, grade, release, write_out
+from .report import files
+
+
+def _bytes(text: str) -> int:
+    """``4G``, ``500M``, ``2147483648`` → bytes."""
+    units = {"k": 2**10, "m": 2**20, "g": 2**30, "t": 2**40}
+    text = text.strip().lower().removesuffix("b")
+    try:
+        value = float(text[:-1]) * units[text[-1]] if text and text[-1] in units else float(text)
+    except (ValueError, IndexError):
+        raise argparse.ArgumentTypeError(f"not a size: {text!r} (e.g. 4G, 500M)") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError("must be more than 0")
+    return int(value)
+
+
+def _positive(kind):
+    def parse(text: str):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+        if value <= 0:
+            raise argparse.ArgumentTypeError(f"must be more than 0, not {text}")
+        return value
+    return parse
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -18,26 +45,45 @@ def main(argv: list[str] | None = None) -> int:
     rel.add_argument("--out", type=Path, required=True,
                      help="folder for the student copies (a file there is replaced only if an earlier release wrote it)")
     rel.add_argument("--notebooks", type=Path, default=NOTEBOOKS, help="the reference notebooks (default: notebooks/)")
-    gr = sub.add_parser("grade", help="grade SUBMISSIONS_DIR/<student>/<lesson>.ipynb with nbval")
-    gr.add_argument("submissions", type=Path)
+    gr = sub.add_parser("grade", help="grade a folder of submitted notebooks")
+    gr.add_argument("submissions", type=Path, help="<student>/<lesson>.ipynb, <student>_<lesson>.ipynb, "
+                                                   "or an LMS bulk download")
     gr.add_argument("--notebooks", type=Path, default=NOTEBOOKS, help="the reference notebooks (default: notebooks/)")
-    gr.add_argument("--out", type=Path, default=Path("grades.csv"), help="the scores CSV (default: grades.csv); an existing file is replaced only if it is "
-                         "an earlier scores CSV")
+    gr.add_argument("--out", type=Path, default=Path("grades"),
+                    help="folder for grades.csv, feedback/ and gradescope/ (default: grades); an existing folder "
+                         "is replaced only if an earlier grade wrote it")
+    gr.add_argument("--jobs", type=_positive(int), default=os.cpu_count() or 1,
+                    help="submissions graded at once (default: one per core)")
+    gr.add_argument("--cell-timeout", type=_positive(float), default=120.0,
+                    help="seconds one cell, or one exercise's check, may run (default: 120)")
+    gr.add_argument("--timeout", type=_positive(float), default=900.0,
+                    help="seconds one notebook may run in all (default: 900)")
+    gr.add_argument("--memory", type=_bytes, default=4 * 2**30,
+                    help="memory (address space) each submission's process may use (default: 4G)")
+    gr.add_argument("--no-confine", action="store_true",
+                    help="run submissions as plain processes even where bubblewrap works")
     args = parser.parse_args(argv)
     try:
         if args.command == "release":
             for path in release(args.notebooks, args.out):
                 print(path)
             return 0
-        check_csv_out(args.out)  # before the grading, not after it
-        rows = grade(args.submissions, args.notebooks)
-        write_csv(rows, args.out)
-        students = sorted({r["student"] for r in rows})
-        for student in students:
-            mine = [r for r in rows if r["student"] == student]
-            print(f"{student}: {sum(r['score'] for r in mine)} of {len(mine)} exercises")
-        print(f"scores written to {args.out}")
-        return 0
+        check_out(args.out)  # before the grading, not after it
+        options = Options(cell_timeout=args.cell_timeout, timeout=args.timeout, memory=args.memory, jobs=args.jobs,
+                          confine=False if args.no_confine else None)
+        interrupted = False
+        try:
+            results, unplaced = grade(args.submissions, args.notebooks, options, hidden=(args.out,),
+                                      progress=sys.stderr.isatty())
+        except Interrupted as stop:
+            results, unplaced, interrupted = stop.results, [], True
+        write_out(args.out, files(results))
+        for item in unplaced:
+            print(f"not graded: {item.path}: {item.reason}", file=sys.stderr)
+        for r in results:
+            print(f"{r.student} {r.lesson}: {r.points:g} of {r.maximum:g}" + (f" ({r.reason})" if r.reason else ""))
+        print(f"grades written to {args.out / 'grades.csv'}")
+        return 130 if interrupted else 0
     except (FileNotFoundError, NotADirectoryError, ScenarioError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -84,10 +84,28 @@ def exercise(cell: dict) -> str:
     return cell.get("metadata", {}).get("labs", {}).get("exercise", cell.get("id", "?"))
 
 
+#: Keys of a cell's ``labs`` metadata that only the reference keeps (a quiz's answer).
+REFERENCE_ONLY = ("answer",)
+
+
+def quiz_key(cell: dict) -> dict[str, str]:
+    """``{exercise: answer}`` for a reference quiz cell (its ``labs.answer`` metadata), else ``{}``.
+
+    >>> quiz_key({"metadata": {"labs": {"exercise": "lesson1.quiz1", "answer": "c"}}})
+    {'lesson1.quiz1': 'c'}
+    """
+    labs = cell.get("metadata", {}).get("labs", {})
+    return {labs["exercise"]: labs["answer"]} if isinstance(labs, dict) and "answer" in labs else {}
+
+
 def student_copy(nb: Notebook) -> Notebook:
-    """The notebook with solutions removed and the outputs of every non-graded cell cleared."""
+    """The notebook with solutions removed, quiz answers dropped and the outputs of every non-graded cell cleared."""
     out = copy.deepcopy(nb)
     for cell in out["cells"]:
+        labs = cell.get("metadata", {}).get("labs")
+        if isinstance(labs, dict):
+            for key in REFERENCE_ONLY:
+                labs.pop(key, None)
         if cell.get("cell_type") != "code":
             continue
         if has_solution(cell):

@@ -10,11 +10,8 @@ from labs import notebooks as nbs
 from labs.__main__ import main
 
 SOLUTION = "def double(x):\n    ### BEGIN SOLUTION\n    return 2 * x\n    ### END SOLUTION\n"
-GRADER = ('from labs.grading import verify, passed, call\n'
-          'for x in (1, 5, -3):\n'
-          '    verify("double", call("double", double, x) == 2 * x, "double(x) should be twice x")\n'
-          'passed("double", 3)\n')
-PASS_LINE = "✔ double: passed 3 hidden checks\n"
+GRADER = "labs.demo.check_double(double)\n"
+PASS_LINE = "✔ demo.double: passed 5 hidden checks\n"
 
 
 def _cell(cell_id, text, outputs=(), tags=(), exercise=None):
@@ -36,9 +33,10 @@ def reference():
             "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}},
             "cells": [
                 {"cell_type": "markdown", "id": "intro", "metadata": {}, "source": ["# Doubling\n"]},
+                _cell("imports", "import labs.demo\n"),
                 _cell("sol", SOLUTION),
                 _cell("check", GRADER, [_stream(PASS_LINE)], tags=("graded", "nbval-check-output"),
-                      exercise="double"),
+                      exercise="demo.double"),
                 _cell("after", "print('done')\n", [_stream("done\n")]),
             ]}
 
@@ -65,9 +63,10 @@ def _submit(tmp_path, name, nb):
 
 
 def _scores(tmp_path, ref_dir):
-    out = tmp_path / "grades.csv"
-    assert main(["grade", str(tmp_path / "subs"), "--notebooks", str(ref_dir), "--out", str(out)]) == 0
-    return {row["student"]: int(row["score"]) for row in csv.DictReader(out.open())}
+    out = tmp_path / "grades"
+    assert main(["grade", str(tmp_path / "subs"), "--notebooks", str(ref_dir), "--out", str(out),
+                 "--jobs", "4", "--cell-timeout", "20"]) == 0
+    return {row["student"]: float(row["points"]) for row in csv.DictReader((out / "grades.csv").open())}
 
 
 def test_grading_passes_the_right_answer_and_fails_every_wrong_one(course):
@@ -78,18 +77,18 @@ def test_grading_passes_the_right_answer_and_fails_every_wrong_one(course):
     _submit(tmp_path, "untouched", nbs.student_copy(reference()))
     # A wrong answer with every output cleared: nbval alone would compare nothing.
     wrong = nbs.student_copy(reference())
-    nbs.set_source(wrong["cells"][1], "def double(x):\n    return x + 2\n")
+    nbs.set_source(wrong["cells"][2], "def double(x):\n    return x + 2\n")
     for cell in nbs.code_cells(wrong):
         cell["outputs"] = []
     _submit(tmp_path, "cleared", wrong)
     # A wrong answer whose graded cell was edited to print the passing line.
     forged = copy.deepcopy(wrong)
-    nbs.set_source(forged["cells"][2], f"print({PASS_LINE.strip()!r})\n")
-    forged["cells"][2]["outputs"] = [_stream(PASS_LINE)]
+    nbs.set_source(forged["cells"][3], f"print({PASS_LINE.strip()!r})\n")
+    forged["cells"][3]["outputs"] = [_stream(PASS_LINE)]
     _submit(tmp_path, "forged", forged)
     # A wrong answer with the graded cell deleted.
     deleted = copy.deepcopy(wrong)
-    del deleted["cells"][2]
+    del deleted["cells"][3]
     _submit(tmp_path, "deleted", deleted)
     scores = _scores(tmp_path, ref_dir)
     assert scores == {"good": 1, "untouched": 0, "cleared": 0, "forged": 0, "deleted": 0}
@@ -128,7 +127,7 @@ def test_grade_refuses_to_replace_a_file_it_did_not_write_before_grading(course,
     (submissions / "ann").mkdir(parents=True)
     mine = tmp_path / "thesis.txt"
     mine.write_text("not a scores file")
-    for out in (mine, tmp_path, mine / "grades.csv"):
+    for out in (mine, tmp_path, mine / "grades"):
         assert main(["grade", str(submissions), "--notebooks", str(course[1]), "--out", str(out)]) == 2
         err = capsys.readouterr().err.strip().splitlines()
         assert len(err) == 1 and "--out" in err[0], err
