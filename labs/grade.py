@@ -281,6 +281,8 @@ def grade_one(sub: Submission, reference_dir: Path, work: Path, box: Sandbox, op
             share = 0.0
         e.points = round(g.points * min(max(share, 0.0), 1.0), 4)
         e.hint = got.get("message", "")[:2000]
+        if got["status"] == "passed":  # a quiz question answered right: why it is right
+            e.note = g.quiz_key.get(g.exercise, {}).get("explanation", "")
         if got["status"] == "missing" and result.reason:
             e.hint = f"{g.exercise}: not reached — {result.reason}"
     if not result.reason:
@@ -325,7 +327,7 @@ def grade(submissions: Path, reference_dir: Path = NOTEBOOKS, options: Options |
             raise ScenarioError(str(path), "--notebooks", str(exc).replace("\n", " ")) from None
     root = Path(tempfile.mkdtemp(prefix="labs-grade-"))
     box = Sandbox(confine=options.confine, memory=options.memory,
-                  hidden=[reference_dir, Path(__file__).resolve().parent.parent / ".git", submissions, root, *hidden])
+                  hidden=[reference_dir, NOTEBOOKS, NOTEBOOKS.parent / ".git", submissions, root, *hidden])
     if not box.confine:
         problem = bwrap_problem() if options.confine is None else "confinement turned off (--no-confine)"
         warn(f"warning: submissions run as plain processes, not confined: {problem}; "

@@ -84,18 +84,20 @@ def exercise(cell: dict) -> str:
     return cell.get("metadata", {}).get("labs", {}).get("exercise", cell.get("id", "?"))
 
 
-#: Keys of a cell's ``labs`` metadata that only the reference keeps (a quiz's answer).
-REFERENCE_ONLY = ("answer",)
+#: Keys of a cell's ``labs`` metadata that only the reference keeps (a quiz's answer and its explanation).
+REFERENCE_ONLY = ("answer", "explanation")
 
 
-def quiz_key(cell: dict) -> dict[str, str]:
-    """``{exercise: answer}`` for a reference quiz cell (its ``labs.answer`` metadata), else ``{}``.
+def quiz_key(cell: dict) -> dict[str, dict]:
+    """``{exercise: {"answer": ..., "explanation": ...}}`` for a reference quiz cell (its ``labs`` metadata), else ``{}``.
 
     >>> quiz_key({"metadata": {"labs": {"exercise": "lesson1.quiz1", "answer": "c"}}})
-    {'lesson1.quiz1': 'c'}
+    {'lesson1.quiz1': {'answer': 'c', 'explanation': ''}}
     """
     labs = cell.get("metadata", {}).get("labs", {})
-    return {labs["exercise"]: labs["answer"]} if isinstance(labs, dict) and "answer" in labs else {}
+    if not (isinstance(labs, dict) and "answer" in labs):
+        return {}
+    return {labs["exercise"]: {"answer": labs["answer"], "explanation": labs.get("explanation", "")}}
 
 
 def student_copy(nb: Notebook) -> Notebook:

@@ -29,6 +29,7 @@ class Exercise:
     points: float
     maximum: float
     hint: str = ""
+    note: str = ""
 
 
 @dataclass
@@ -85,6 +86,8 @@ def feedback(result: Result) -> str:
         lines.append(f"- {mark} **{e.name}**: {_number(e.points)} of {_number(e.maximum)}")
         if e.hint and e.points < e.maximum:
             lines.append(f"  - {e.hint}")
+        if e.note:
+            lines.append(f"  - {e.note}")
     return "\n".join(lines) + "\n"
 
 

@@ -2,7 +2,7 @@
 
 Under bubblewrap (Debian's ``bubblewrap``, the ``bwrap`` command) a
 submission's notebook and its checks see the file system read-only except
-their working folder (and a private ``/tmp``), have no network, and find
+their working folder (their temporary files go there too), have no network, and find
 the folders in :attr:`Sandbox.hidden` (the reference notebooks, the
 project's git history, the other submissions, the grades) empty. Every
 process also gets a memory limit (``RLIMIT_AS``), with or without bubblewrap.
@@ -66,8 +66,7 @@ class Sandbox:
         if not self.confine:
             return limited
         workdir = Path(workdir).resolve()
-        cmd = [shutil.which("bwrap") or "bwrap", "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc",
-               "--tmpfs", "/tmp"]
+        cmd = [shutil.which("bwrap") or "bwrap", "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc"]
         for folder in self.hidden:
             folder = Path(folder).resolve()
             if folder.is_dir() and folder != Path("/") and folder != workdir:
@@ -80,13 +79,13 @@ class Sandbox:
     def environment(self, workdir: Path) -> dict[str, str]:
         """The environment of a submission's processes: home and caches inside ``workdir``, one thread for BLAS."""
         home = Path(workdir) / ".home"
-        home.mkdir(parents=True, exist_ok=True)
+        (home / "tmp").mkdir(parents=True, exist_ok=True)
         keep = {k: v for k, v in os.environ.items()
                 if k in ("PATH", "LANG", "LC_ALL", "VIRTUAL_ENV", "NUMBA_CACHE_DIR", "TZ")}
         return {**keep, "HOME": str(home), "MPLCONFIGDIR": str(home / "matplotlib"), "MPLBACKEND": "Agg",
                 "JUPYTER_RUNTIME_DIR": str(home / "runtime"), "IPYTHONDIR": str(home / "ipython"),
                 "PYTHONHASHSEED": "0", "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1",
-                "MKL_NUM_THREADS": "1", "PYDEVD_DISABLE_FILE_VALIDATION": "1", "TMPDIR": "/tmp"}
+                "MKL_NUM_THREADS": "1", "PYDEVD_DISABLE_FILE_VALIDATION": "1", "TMPDIR": str(home / "tmp")}
 
 
 def main(argv: list[str]) -> None:

@@ -20,6 +20,8 @@ twice (the most recently modified one is graded).
 ('01_production_gap', 'smith_1234')
 >>> lesson_of("01-Production-Gap-alice.ipynb", ["01_production_gap"])
 ('01_production_gap', 'alice')
+>>> lesson_of("Ann Lee - 01_production_gap-2.ipynb", ["01_production_gap"])
+('01_production_gap', 'Ann Lee')
 >>> lesson_of("notes.ipynb", ["01_production_gap"]) is None
 True
 """
@@ -50,25 +52,22 @@ class Unplaced:
     reason: str
 
 
-def _normal(text: str) -> str:
-    return re.sub(r"[\s\-_.]+", "_", text.lower()).strip("_")
+_SEPARATORS = r"[\s\-_.]+"
 
 
 def lesson_of(filename: str, lessons: list[str]) -> tuple[str, str] | None:
     """(lesson, the rest of the name: the student, if any) for a notebook's file name, or None."""
-    stem = _normal(Path(filename).stem)
-    best = None
-    for lesson in sorted(lessons, key=len, reverse=True):
-        key = _normal(lesson)
-        at = stem.find(key)
-        if at < 0:
+    stem = Path(filename).stem
+    for lesson in sorted(lessons, key=len, reverse=True):  # "lesson10" before "lesson1"
+        words = [re.escape(w) for w in re.split(_SEPARATORS, lesson) if w]
+        found = re.search(r"(?<![^\W_])" + _SEPARATORS.replace("+", "*").join(words) + r"(?![^\W_])",
+                          stem, re.IGNORECASE)
+        if found is None:
             continue
-        before, after = stem[:at].strip("_"), stem[at + len(key):].strip("_")
-        after = _COPY_SUFFIX.sub("", "_" + after).strip("_") if after else ""
-        after = re.sub(r"^\d{1,2}$", "", after)  # a copy number on its own
-        best = (lesson, "_".join(p for p in (before, after) if p))
-        break
-    return best
+        before = stem[:found.start()].strip(" _-.")
+        after = _COPY_SUFFIX.sub("", stem[found.end():].rstrip()).strip(" _-.")
+        return lesson, " ".join(part for part in (before, after) if part)
+    return None
 
 
 def student_name(folder_name: str) -> str:

@@ -1,5 +1,6 @@
 """Lesson 1's knowledge check: right letters pass, wrong ones get a pointer (never the answer),
-and each explanation appears only once its question is answered right."""
+each explanation appears only once its question is answered right, and nothing shipped to
+students holds the answers."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -10,8 +11,7 @@ from labs import notebooks as nbs
 from labs import quiz
 
 RIGHT = {1: "d", 2: "b", 3: "b", 4: "c", 5: "a"}
-QUESTIONS = quiz.QUIZZES["lesson1"][1]
-SALT = quiz.QUIZZES["lesson1"][0]
+QUESTIONS = quiz.QUIZZES["lesson1"]
 LESSON1 = Path(__file__).resolve().parents[1] / "notebooks" / "01_production_gap.ipynb"
 
 
@@ -37,13 +37,26 @@ def test_quiz_unanswered_and_invalid():
         quiz.check({4: "level 2"}, 4)
 
 
-def test_quiz_keeps_no_answer_in_plain_text():
-    text = Path(quiz.__file__).read_text(encoding="utf-8")
+def test_nothing_shipped_to_students_holds_an_answer_or_an_explanation(tmp_path, monkeypatch, capsys):
+    package = "".join(p.read_text(encoding="utf-8") for p in Path(quiz.__file__).parent.glob("*.py"))
+    copy = nbs.dumps(nbs.student_copy(nbs.read(LESSON1)))
     for q, letter in RIGHT.items():
-        assert f"{q}:{letter}" not in text and f'{q}: "{letter}"' not in text
-        # The explanation is sealed too: none of its words can be read in the file.
         why = quiz.explanation(q, letter)
-        assert why and why[:40] not in text
+        assert why and why[:40] not in package and why[:40] not in copy
+    assert '"answer"' not in copy and '"explanation"' not in copy
+    # Without the reference notebooks (a student's install), no letter can be tried: brute force learns nothing.
+    monkeypatch.setattr(quiz, "REFERENCE", tmp_path)
+    quiz._reference_key.cache_clear()
+    try:
+        for q in RIGHT:
+            for letter in "abcd":
+                with pytest.raises(AssertionError, match="cannot check quiz answers"):
+                    quiz.check({q: letter}, q)
+                assert quiz.explanation(q, letter) is None
+        quiz.explain(RIGHT)
+        assert "come with your feedback" in capsys.readouterr().out
+    finally:
+        quiz._reference_key.cache_clear()
 
 
 def test_every_question_has_an_explanation_and_a_section_of_the_lesson():
@@ -64,13 +77,6 @@ def test_explanations_open_only_with_the_right_letter():
     assert quiz.explanation(6, "a") is None
 
 
-def test_seal_round_trip_and_wrong_key():
-    sealed = quiz.seal(SALT, 9, "b", "why it is b — with a dash")
-    assert quiz.unseal(SALT, 9, "b", sealed) == "why it is b — with a dash"
-    assert quiz.unseal(SALT, 9, "c", sealed) != "why it is b — with a dash"
-    assert quiz.unseal(SALT, 9, "b", "not base64!") is None
-
-
 def test_explain_shows_only_what_was_answered_right(capsys):
     quiz.explain({1: RIGHT[1], 2: "a", 5: RIGHT[5]})
     out = capsys.readouterr().out
@@ -86,6 +92,7 @@ def test_quiz_graded_cells_are_worth_a_point_each():
     cells = {c.get("id"): c for c in nbs.read(LESSON1)["cells"]}
     for q in RIGHT:
         labs_meta = cells[f"grade-quiz-{q}"]["metadata"]["labs"]
-        assert labs_meta == {"exercise": f"lesson1.quiz{q}", "points": 1}
+        assert labs_meta["exercise"] == f"lesson1.quiz{q}" and labs_meta["points"] == 1
+        assert labs_meta["answer"] == RIGHT[q]  # the key lives here, in the reference only
     for cid in ("grade-first-day-below", "grade-cost-shares"):
         assert cells[cid]["metadata"]["labs"]["points"] == 3
