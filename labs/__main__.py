@@ -60,6 +60,8 @@ def main(argv: list[str] | None = None) -> int:
                     help="seconds one notebook may run in all (default: 900)")
     gr.add_argument("--memory", type=_bytes, default=4 * 2**30,
                     help="memory (address space) each submission's process may use (default: 4G)")
+    gr.add_argument("--student", help="whose are the notebooks directly in SUBMISSIONS that name no student "
+                                      "(one student's folder, as Gradescope's autograder gets it)")
     gr.add_argument("--no-confine", action="store_true",
                     help="run submissions as plain processes even where bubblewrap works")
     args = parser.parse_args(argv)
@@ -74,7 +76,7 @@ def main(argv: list[str] | None = None) -> int:
         interrupted = False
         try:
             results, unplaced = grade(args.submissions, args.notebooks, options, hidden=(args.out,),
-                                      progress=sys.stderr.isatty())
+                                      progress=sys.stderr.isatty(), student=args.student)
         except Interrupted as stop:
             results, unplaced, interrupted = stop.results, [], True
         write_out(args.out, files(results))

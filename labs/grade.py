@@ -299,7 +299,7 @@ def lessons(reference_dir: Path) -> list[str]:
 
 
 def grade(submissions: Path, reference_dir: Path = NOTEBOOKS, options: Options | None = None,
-          hidden: tuple[Path, ...] = (), progress: bool = False,
+          hidden: tuple[Path, ...] = (), progress: bool = False, student: str | None = None,
           warn: Callable[[str], None] = lambda m: print(m, file=sys.stderr)) -> tuple[list[Result], list[Unplaced]]:
     """Grade every submission under ``submissions``; return one result per (student, lesson) and the unplaced files.
 
@@ -315,7 +315,7 @@ def grade(submissions: Path, reference_dir: Path = NOTEBOOKS, options: Options |
     names = lessons(reference_dir)
     if not names:
         raise FileNotFoundError(f"{reference_dir}: no reference notebooks (*.ipynb)")
-    found, unplaced = find(submissions, names)
+    found, unplaced = find(submissions, names, student)
     if not found:
         raise FileNotFoundError(f"{submissions}: no submissions (expected <student>/<lesson>.ipynb, "
                                 "or <student>_<lesson>.ipynb)")

@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 from scipy import special, stats
 
-from .grading import call, close, passed, verify
+from .grading import Checks, call, close, passed, verify
 
 #: Shares are clipped at this before the logarithm, as the lab's monitor does.
 EPS = 1e-4
@@ -129,48 +129,50 @@ def _psi_cases() -> list[tuple[str, object, object, int]]:
 def check_psi(psi) -> None:
     """Grade ``psi(reference, current, bins=10)``: PSI on the reference's quantile bins, shares clipped at 1e-4."""
     ex = "lesson2.psi"
-    checks = 0
+    checks = Checks(ex)
     for name, ref, cur, bins in _psi_cases():
-        ref_before, cur_before = np.array(ref, dtype=np.float64), np.array(cur, dtype=np.float64)
-        got = call(ex, psi, ref, cur, bins) if bins != 10 else call(ex, psi, ref, cur)
-        want = reference_psi(ref, cur, bins)
-        where = f"{name} (bins={bins})"
-        verify(ex, isinstance(got, (int, float, np.integer, np.floating)) and not isinstance(got, bool),
-               f"{where}: return one number (a float), not {type(got).__name__}")
-        got = float(got)
-        verify(ex, math.isfinite(got),
-               f"{where}: got {got}; an empty bin gives log(0) — clip each share at 1e-4 before the formula")
-        verify(ex, got >= -1e-12, f"{where}: got {got:.5f}; PSI is never negative: (p − q) and ln(p / q) "
-                                  "always have the same sign — check the order inside the logarithm")
-        if not close(got, want, rel=1e-6, abs_=1e-9):
-            hint = f"{where}: expected PSI {want:.6f}, got {got:.6f}"
-            if got > 50 * max(want, 1e-3):
-                hint += " — use each bin's share of the sample (count / sample size), not its count"
-            for mistake, value in _psi_mistakes(np.asarray(ref_before), np.asarray(cur_before), bins).items():
-                if close(got, value, rel=1e-6, abs_=1e-9):
-                    hint += f" — {mistake}"
-                    break
-            verify(ex, False, hint)
-        verify(ex, np.array_equal(np.asarray(ref, dtype=np.float64), ref_before)
-               and np.array_equal(np.asarray(cur, dtype=np.float64), cur_before),
-               f"{where}: your function changed the samples it was given (sorted them in place?); work on a copy")
-        checks += 1
+        with checks.case():
+            ref_before, cur_before = np.array(ref, dtype=np.float64), np.array(cur, dtype=np.float64)
+            got = call(ex, psi, ref, cur, bins) if bins != 10 else call(ex, psi, ref, cur)
+            want = reference_psi(ref, cur, bins)
+            where = f"{name} (bins={bins})"
+            verify(ex, isinstance(got, (int, float, np.integer, np.floating)) and not isinstance(got, bool),
+                   f"{where}: return one number (a float), not {type(got).__name__}")
+            got = float(got)
+            verify(ex, math.isfinite(got),
+                   f"{where}: got {got}; an empty bin gives log(0) — clip each share at 1e-4 before the formula")
+            verify(ex, got >= -1e-12, f"{where}: got {got:.5f}; PSI is never negative: (p − q) and ln(p / q) "
+                                      "always have the same sign — check the order inside the logarithm")
+            if not close(got, want, rel=1e-6, abs_=1e-9):
+                hint = f"{where}: expected PSI {want:.6f}, got {got:.6f}"
+                if got > 50 * max(want, 1e-3):
+                    hint += " — use each bin's share of the sample (count / sample size), not its count"
+                for mistake, value in _psi_mistakes(np.asarray(ref_before), np.asarray(cur_before), bins).items():
+                    if close(got, value, rel=1e-6, abs_=1e-9):
+                        hint += f" — {mistake}"
+                        break
+                verify(ex, False, hint)
+            verify(ex, np.array_equal(np.asarray(ref, dtype=np.float64), ref_before)
+                   and np.array_equal(np.asarray(cur, dtype=np.float64), cur_before),
+                   f"{where}: your function changed the samples it was given (sorted them in place?); work on a copy")
     # Theory: with large samples, a shift of 0.3 standard deviations gives the binned PSI of the two normals.
-    rng = np.random.default_rng(7)
-    delta = 0.3
-    got = float(call(ex, psi, rng.normal(0, 1, 200_000), rng.normal(delta, 1, 200_000)))
-    theory = normal_shift_psi(delta)
-    verify(ex, abs(got - theory) < 0.05 * theory,
-           f"N(0.3, 1) against N(0, 1) with 200,000 rows each: theory says PSI ≈ {theory:.4f} on deciles, "
-           f"got {got:.4f}")
-    checks += 1
-    rng = np.random.default_rng(8)
-    a, b = rng.exponential(1.0, 5000), rng.exponential(1.6, 5000)
-    forward, backward = float(call(ex, psi, a, b)), float(call(ex, psi, b, a))
-    verify(ex, close(forward, reference_psi(a, b)) and close(backward, reference_psi(b, a)),
-           f"psi(a, b) and psi(b, a) should differ, because the bins come from the first argument "
-           f"(expected {reference_psi(a, b):.5f} and {reference_psi(b, a):.5f}, got {forward:.5f} and {backward:.5f})")
-    passed(ex, checks + 1)
+    with checks.case():
+        rng = np.random.default_rng(7)
+        delta = 0.3
+        got = float(call(ex, psi, rng.normal(0, 1, 200_000), rng.normal(delta, 1, 200_000)))
+        theory = normal_shift_psi(delta)
+        verify(ex, abs(got - theory) < 0.05 * theory,
+               f"N(0.3, 1) against N(0, 1) with 200,000 rows each: theory says PSI ≈ {theory:.4f} on deciles, "
+               f"got {got:.4f}")
+    with checks.case():
+        rng = np.random.default_rng(8)
+        a, b = rng.exponential(1.0, 5000), rng.exponential(1.6, 5000)
+        forward, backward = float(call(ex, psi, a, b)), float(call(ex, psi, b, a))
+        verify(ex, close(forward, reference_psi(a, b)) and close(backward, reference_psi(b, a)),
+               f"psi(a, b) and psi(b, a) should differ, because the bins come from the first argument "
+               f"(expected {reference_psi(a, b):.5f} and {reference_psi(b, a):.5f}, "
+               f"got {forward:.5f} and {backward:.5f})")
+    checks.done()
 
 
 # ------------------------------------------------------------------- ks_alert
@@ -200,31 +202,32 @@ def _ks_cases() -> list[tuple[str, object, object, float]]:
 def check_ks_alert(ks_alert) -> None:
     """Grade ``ks_alert(reference, current, alpha)``: True when the two-sample KS test rejects at ``alpha``."""
     ex = "lesson2.ks_alert"
-    checks = 0
+    checks = Checks(ex)
     for name, ref, cur, alpha in _ks_cases():
-        before = (np.array(ref, dtype=np.float64), np.array(cur, dtype=np.float64))
-        result = stats.ks_2samp(np.asarray(ref, dtype=np.float64), np.asarray(cur, dtype=np.float64))
-        d, p = float(result.statistic), float(result.pvalue)
-        # Every case is clear-cut: the p-value is ten times below or above alpha, so any method agrees.
-        assert p < alpha / 10 or p > alpha * 10, (name, p, alpha)
-        want = p < alpha
-        got = call(ex, ks_alert, ref, cur, alpha)
-        where = f"{name}: scipy's ks_2samp gives D = {d:.4f}, p = {p:.2g}"
-        verify(ex, isinstance(got, (bool, np.bool_)),
-               f"{where}; return True (drift) or False (no drift), not {type(got).__name__} {got!r}"
-               + (" — compare the p-value with alpha" if isinstance(got, (float, np.floating)) else ""))
-        if bool(got) != want:
-            hint = f"{where}; at alpha {alpha:g} expected {want}, got {bool(got)}"
-            if want:
-                hint += " — True means 'drift': the p-value is below alpha, so the test rejects"
-            else:
-                hint += " — True means 'drift': return it only when the p-value (not the statistic D) is below alpha"
-            verify(ex, False, hint)
-        verify(ex, np.array_equal(np.asarray(ref, dtype=np.float64), before[0])
-               and np.array_equal(np.asarray(cur, dtype=np.float64), before[1]),
-               f"{name}: your function changed the samples it was given; work on a copy")
-        checks += 1
-    passed(ex, checks)
+        with checks.case():
+            before = (np.array(ref, dtype=np.float64), np.array(cur, dtype=np.float64))
+            result = stats.ks_2samp(np.asarray(ref, dtype=np.float64), np.asarray(cur, dtype=np.float64))
+            d, p = float(result.statistic), float(result.pvalue)
+            # Every case is clear-cut: the p-value is ten times below or above alpha, so any method agrees.
+            assert p < alpha / 10 or p > alpha * 10, (name, p, alpha)
+            want = p < alpha
+            got = call(ex, ks_alert, ref, cur, alpha)
+            where = f"{name}: scipy's ks_2samp gives D = {d:.4f}, p = {p:.2g}"
+            verify(ex, isinstance(got, (bool, np.bool_)),
+                   f"{where}; return True (drift) or False (no drift), not {type(got).__name__} {got!r}"
+                   + (" — compare the p-value with alpha" if isinstance(got, (float, np.floating)) else ""))
+            if bool(got) != want:
+                hint = f"{where}; at alpha {alpha:g} expected {want}, got {bool(got)}"
+                if want:
+                    hint += " — True means 'drift': the p-value is below alpha, so the test rejects"
+                else:
+                    hint += (" — True means 'drift': return it only when the p-value (not the statistic D) "
+                             "is below alpha")
+                verify(ex, False, hint)
+            verify(ex, np.array_equal(np.asarray(ref, dtype=np.float64), before[0])
+                   and np.array_equal(np.asarray(cur, dtype=np.float64), before[1]),
+                   f"{name}: your function changed the samples it was given; work on a copy")
+    checks.done()
 
 
 # ----------------------------------------------------------- choose_threshold
@@ -291,36 +294,37 @@ def _threshold_cases() -> list[tuple[str, tuple, dict]]:
 def check_choose_threshold(choose_threshold) -> None:
     """Grade ``choose_threshold(stable, drifting, drift_start, candidates, max_false_per_year, max_delay_days)``."""
     ex = "lesson2.choose_threshold"
-    checks = 0
+    checks = Checks(ex)
     for name, args, kwargs in _threshold_cases():
-        stable, drifting, start, candidates = args
-        want = answers(*args, **kwargs)
-        got = call(ex, choose_threshold, *args, **kwargs)
-        limits = (f"at most {kwargs['max_false_per_year']:g} false alarms a year, "
-                  f"detection within {kwargs['max_delay_days']:g} days")
-        table = "; ".join(f"{t:g}: {fa:.1f}/year, delay {'never' if math.isinf(dl) else f'{dl:g}'}"
-                          for t in sorted(candidates) for fa, dl in [_evaluate(stable, drifting, start, t)])
-        if "73 stable days" in name:
-            mistake = " — scale the count to a year: alarms × 365 / len(stable)"
-        elif "glitch" in name:
-            mistake = " — only values from drift_start on can detect the drift"
-        elif "exactly at" in name:
-            mistake = " — an alarm is a value strictly above the threshold"
-        elif "out of order" in name:
-            mistake = " — the candidates come in any order"
-        else:
-            mistake = " — among the candidates within both limits, pick the fewest false alarms, then the shortest delay"
-        if not want:
-            verify(ex, got is None, f"{name} ({limits}): no candidate meets both limits, so expected None, "
-                                    f"got {got!r} (per candidate — {table}){mistake}")
-        else:
-            verify(ex, got is not None, f"{name} ({limits}): expected {' or '.join(f'{t:g}' for t in want)}, "
-                                        f"got None (per candidate — {table}){mistake}")
-            ok = isinstance(got, (int, float, np.integer, np.floating)) and any(close(float(got), t) for t in want)
-            verify(ex, ok, f"{name} ({limits}): expected {' or '.join(f'{t:g}' for t in want)}, got {got!r} "
-                           f"(per candidate — {table}){mistake}")
-        checks += 1
-    passed(ex, checks)
+        with checks.case():
+            stable, drifting, start, candidates = args
+            want = answers(*args, **kwargs)
+            got = call(ex, choose_threshold, *args, **kwargs)
+            limits = (f"at most {kwargs['max_false_per_year']:g} false alarms a year, "
+                      f"detection within {kwargs['max_delay_days']:g} days")
+            table = "; ".join(f"{t:g}: {fa:.1f}/year, delay {'never' if math.isinf(dl) else f'{dl:g}'}"
+                              for t in sorted(candidates) for fa, dl in [_evaluate(stable, drifting, start, t)])
+            if "73 stable days" in name:
+                mistake = " — scale the count to a year: alarms × 365 / len(stable)"
+            elif "glitch" in name:
+                mistake = " — only values from drift_start on can detect the drift"
+            elif "exactly at" in name:
+                mistake = " — an alarm is a value strictly above the threshold"
+            elif "out of order" in name:
+                mistake = " — the candidates come in any order"
+            else:
+                mistake = (" — among the candidates within both limits, pick the fewest false alarms, "
+                           "then the shortest delay")
+            if not want:
+                verify(ex, got is None, f"{name} ({limits}): no candidate meets both limits, so expected None, "
+                                        f"got {got!r} (per candidate — {table}){mistake}")
+            else:
+                verify(ex, got is not None, f"{name} ({limits}): expected {' or '.join(f'{t:g}' for t in want)}, "
+                                            f"got None (per candidate — {table}){mistake}")
+                ok = isinstance(got, (int, float, np.integer, np.floating)) and any(close(float(got), t) for t in want)
+                verify(ex, ok, f"{name} ({limits}): expected {' or '.join(f'{t:g}' for t in want)}, got {got!r} "
+                               f"(per candidate — {table}){mistake}")
+    checks.done()
 
 
 # ---------------------------------------------------------------- the monitor

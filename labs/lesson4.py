@@ -21,7 +21,7 @@ from collections.abc import Callable
 import numpy as np
 from scipy import stats
 
-from .grading import call, close, passed, verify
+from .grading import Checks, call, close, passed, verify
 
 #: The rush the autoscaler is graded on: its objective and its budget.
 P99_OBJECTIVE_MS = 150.0
@@ -68,28 +68,30 @@ _ERLANG_CASES = ((1, 0.5), (2, 1.0), (3, 2.0), (11, 10.0), (16, 10.0), (50, 40.0
 def check_erlang_c(erlang_c: Callable[[int, float], float]) -> None:
     """Grade ``erlang_c(c, a)``: the probability of waiting in M/M/c at offered load ``a``."""
     ex = "lesson4.erlang_c"
+    checks = Checks(ex)
     for c, a in _ERLANG_CASES:
-        try:
-            got = call(ex, erlang_c, c, a)
-        except AssertionError as exc:
-            if c >= 100 and "not done yet" not in str(exc):
-                raise AssertionError(f"{exc} (with {c} replicas, a**c and c! overflow floating point: "
-                                     "use the Erlang B recursion B = a*B / (k + a*B) for k = 1..c)") from None
-            raise
-        want = reference_erlang_c(c, a)
-        verify(ex, isinstance(got, (int, float, np.floating, np.integer)) and not isinstance(got, bool),
-               f"erlang_c({c}, {a}) should return a number, not {type(got).__name__}")
-        got = float(got)
-        if a >= c:
-            verify(ex, close(got, 1.0), f"erlang_c({c}, {a}) should be 1.0: the load reaches or passes the "
-                                        f"{c} replicas, so every arrival waits (got {got:.4g})")
-            continue
-        verify(ex, close(got, want, rel=1e-6, abs_=1e-9),
-               f"erlang_c({c}, {a}) should be {want:.6f}, got {got:.6g}" + (
-                   " (with c = 1 it is just the utilisation a)" if c == 1 else
-                   " (no load, no waiting)" if a == 0 else
-                   " (check the c/(c - a) factor on the last term, and the sum running over k = 0..c-1)"))
-    passed(ex, len(_ERLANG_CASES))
+        with checks.case():
+            try:
+                got = call(ex, erlang_c, c, a)
+            except AssertionError as exc:
+                if c >= 100 and "not done yet" not in str(exc):
+                    raise AssertionError(f"{exc} (with {c} replicas, a**c and c! overflow floating point: "
+                                         "use the Erlang B recursion B = a*B / (k + a*B) for k = 1..c)") from None
+                raise
+            want = reference_erlang_c(c, a)
+            verify(ex, isinstance(got, (int, float, np.floating, np.integer)) and not isinstance(got, bool),
+                   f"erlang_c({c}, {a}) should return a number, not {type(got).__name__}")
+            got = float(got)
+            if a >= c:
+                verify(ex, close(got, 1.0), f"erlang_c({c}, {a}) should be 1.0: the load reaches or passes the "
+                                            f"{c} replicas, so every arrival waits (got {got:.4g})")
+                continue
+            verify(ex, close(got, want, rel=1e-6, abs_=1e-9),
+                   f"erlang_c({c}, {a}) should be {want:.6f}, got {got:.6g}" + (
+                       " (with c = 1 it is just the utilisation a)" if c == 1 else
+                       " (no load, no waiting)" if a == 0 else
+                       " (check the c/(c - a) factor on the last term, and the sum running over k = 0..c-1)"))
+    checks.done()
 
 
 # --------------------------------------------------------- replicas for a wait
@@ -100,20 +102,22 @@ _REPLICA_CASES = ((500.0, 0.02, 0.05, 0.01), (100.0, 0.02, 0.05, 0.01), (500.0, 
 def check_replicas(replicas_needed: Callable[[float, float, float, float], int]) -> None:
     """Grade ``replicas_needed(rate, service_mean, max_wait, tail)``: the smallest c with P(wait > max_wait) <= tail."""
     ex = "lesson4.replicas"
+    checks = Checks(ex)
     for rate, s, t, tail in _REPLICA_CASES:
-        got = call(ex, replicas_needed, rate, s, t, tail)
-        args = f"replicas_needed({rate:g}, {s:g}, {t:g}, {tail:g})"
-        verify(ex, isinstance(got, (int, np.integer)) and not isinstance(got, bool),
-               f"{args} should return a whole number of replicas (an int), not {type(got).__name__} {got!r}")
-        got, want, a = int(got), reference_replicas(rate, s, t, tail), rate * s
-        if got < want:
-            why = (f"{got} replicas cannot even keep up with {a:g} Erlangs of load" if got <= a else
-                   f"with {got} replicas P(wait > {t:g} s) is {_p_wait_longer(got, a, s, t):.4f}, above {tail:g}")
-            verify(ex, False, f"{args} should be {want}, got {got}: {why}")
-        verify(ex, got == want,
-               f"{args} should be {want}, got {got}: {want} replicas already give P(wait > {t:g} s) = "
-               f"{_p_wait_longer(want, a, s, t):.4f} <= {tail:g}; the smallest such count is wanted")
-    passed(ex, len(_REPLICA_CASES))
+        with checks.case():
+            got = call(ex, replicas_needed, rate, s, t, tail)
+            args = f"replicas_needed({rate:g}, {s:g}, {t:g}, {tail:g})"
+            verify(ex, isinstance(got, (int, np.integer)) and not isinstance(got, bool),
+                   f"{args} should return a whole number of replicas (an int), not {type(got).__name__} {got!r}")
+            got, want, a = int(got), reference_replicas(rate, s, t, tail), rate * s
+            if got < want:
+                why = (f"{got} replicas cannot even keep up with {a:g} Erlangs of load" if got <= a else
+                       f"with {got} replicas P(wait > {t:g} s) is {_p_wait_longer(got, a, s, t):.4f}, above {tail:g}")
+                verify(ex, False, f"{args} should be {want}, got {got}: {why}")
+            verify(ex, got == want,
+                   f"{args} should be {want}, got {got}: {want} replicas already give P(wait > {t:g} s) = "
+                   f"{_p_wait_longer(want, a, s, t):.4f} <= {tail:g}; the smallest such count is wanted")
+    checks.done()
 
 
 # ------------------------------------------------------------------ autoscaler

@@ -75,8 +75,12 @@ def student_name(folder_name: str) -> str:
     return _LMS_FOLDER.sub("", folder_name).strip() or folder_name
 
 
-def find(folder: Path, lessons: list[str]) -> tuple[list[Submission], list[Unplaced]]:
-    """Every gradable notebook under ``folder``, and every file that is not graded (with the reason)."""
+def find(folder: Path, lessons: list[str], student: str | None = None) -> tuple[list[Submission], list[Unplaced]]:
+    """Every gradable notebook under ``folder``, and every file that is not graded (with the reason).
+
+    ``student`` names the owner of notebooks directly in ``folder`` whose file
+    name holds no student (one student's folder, as Gradescope hands it over).
+    """
     folder = Path(folder)
     found: dict[tuple[str, str], list[Path]] = {}
     unplaced: list[Unplaced] = []
@@ -93,14 +97,16 @@ def find(folder: Path, lessons: list[str]) -> tuple[list[Submission], list[Unpla
             continue
         lesson, rest = match
         if len(rel.parts) > 1:
-            student = student_name(rel.parts[0])
+            owner = student_name(rel.parts[0])
         elif rest:
-            student = rest
+            owner = rest
+        elif student:
+            owner = student
         else:
             unplaced.append(Unplaced(path, "no student: put it in a folder named after the student, "
                                            "or add the student's name to the file name"))
             continue
-        found.setdefault((student, lesson), []).append(path)
+        found.setdefault((owner, lesson), []).append(path)
     submissions = []
     for (student, lesson), paths in sorted(found.items()):
         newest = max(paths, key=lambda p: (p.stat().st_mtime, str(p)))

@@ -247,6 +247,9 @@ def test_layouts_and_lms_names(tmp_path):
     reasons = {u.path.name: u.reason for u in unplaced}
     assert "no student" in reasons["01_production_gap.ipynb"]
     assert "older copy" in reasons["cy_01_production_gap.ipynb"]
+    # One student's folder, as Gradescope's autograder gets it: --student names its owner.
+    found, _ = find(tmp_path, lessons, student="me")
+    assert ("me", "01_production_gap") in {(s.student, s.lesson) for s in found}
 
 
 def _invalid_only(tmp_path):
