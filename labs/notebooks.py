@@ -6,10 +6,16 @@ Conventions (see INSTRUCTORS.md):
   lines; a student copy has ``raise NotImplementedError`` in its place;
 - a graded cell has the tag ``graded`` (and ``nbval-check-output``) and
   names its exercise in its metadata, ``{"labs": {"exercise": "..."}}``;
-  its stored output is the grader's one passing line.
+  its stored output is the grader's one passing line;
+- a cell tagged ``reference-only``, and in any cell the lines from one
+  containing ``<!-- BEGIN REFERENCE ONLY -->`` to one containing
+  ``<!-- END REFERENCE ONLY -->``, are the reference's alone: a student copy
+  leaves them out, as it leaves out every output.
 
 >>> strip_solutions("def f():\\n    ### BEGIN SOLUTION\\n    return 1\\n    ### END SOLUTION\\n")
 'def f():\\n    raise NotImplementedError\\n'
+>>> strip_reference_only("Try it.\\n<!-- BEGIN REFERENCE ONLY -->\\nIt is 4.\\n<!-- END REFERENCE ONLY -->\\nGo.")
+'Try it.\\nGo.'
 """
 from __future__ import annotations
 
@@ -21,6 +27,8 @@ from typing import Any
 
 BEGIN, END = "### BEGIN SOLUTION", "### END SOLUTION"
 GRADED = "graded"
+REFERENCE_TAG = "reference-only"
+REFERENCE_BEGIN, REFERENCE_END = "<!-- BEGIN REFERENCE ONLY -->", "<!-- END REFERENCE ONLY -->"
 _REGION = re.compile(r"^([ \t]*)" + re.escape(BEGIN) + r"[^\n]*\n.*?^[ \t]*" + re.escape(END) + r"[^\n]*(\n|$)",
                      re.MULTILINE | re.DOTALL)
 
@@ -57,6 +65,53 @@ def set_source(cell: dict, text: str) -> None:
 def strip_solutions(text: str) -> str:
     """Replace each solution region with ``raise NotImplementedError`` at the region's indentation."""
     return _REGION.sub(lambda m: f"{m.group(1)}raise NotImplementedError\n", text)
+
+
+def strip_reference_only(text: str) -> str:
+    """``text`` without its reference-only regions (marker lines included).
+
+    A region opened and not closed, or closed and not opened, is a
+    ``ValueError``: better no release than one that gives an answer away.
+    """
+    kept, inside = [], False
+    for line in text.splitlines(keepends=True):
+        if REFERENCE_BEGIN in line:
+            if inside:
+                raise ValueError(f"{REFERENCE_BEGIN} inside a reference-only region")
+            inside = True
+        elif REFERENCE_END in line:
+            if not inside:
+                raise ValueError(f"{REFERENCE_END} without {REFERENCE_BEGIN}")
+            inside = False
+        elif not inside:
+            kept.append(line)
+    if inside:
+        raise ValueError(f"{REFERENCE_BEGIN} never closed by {REFERENCE_END}")
+    return "".join(kept)
+
+
+def is_reference_only(cell: dict) -> bool:
+    """True for a cell only the reference keeps (tagged ``reference-only``)."""
+    return REFERENCE_TAG in cell.get("metadata", {}).get("tags", [])
+
+
+def _for_students(cells: list[dict]) -> list[dict]:
+    """The cells without reference-only cells and regions (a cell left empty by its regions goes too)."""
+    out = []
+    for cell in cells:
+        if is_reference_only(cell):
+            continue
+        text = source(cell)
+        if REFERENCE_BEGIN in text or REFERENCE_END in text:
+            try:
+                text = strip_reference_only(text)
+            except ValueError as exc:
+                raise ValueError(f"cell {cell.get('id', '?')}: {exc}") from None
+            if not text.strip():
+                continue
+            set_source(cell, text)
+        out.append(cell)
+    return out
 
 
 def is_student_copy(path: str | Path) -> bool:
@@ -101,8 +156,10 @@ def quiz_key(cell: dict) -> dict[str, dict]:
 
 
 def student_copy(nb: Notebook) -> Notebook:
-    """The notebook with solutions removed, quiz answers dropped and the outputs of every non-graded cell cleared."""
+    """The notebook with solutions removed, quiz answers dropped, reference-only cells and regions left out
+    and every output cleared."""
     out = copy.deepcopy(nb)
+    out["cells"] = _for_students(out["cells"])
     for cell in out["cells"]:
         labs = cell.get("metadata", {}).get("labs")
         if isinstance(labs, dict):
@@ -112,12 +169,10 @@ def student_copy(nb: Notebook) -> Notebook:
             continue
         if has_solution(cell):
             set_source(cell, strip_solutions(source(cell)))
-        if not is_graded(cell):
-            cell["outputs"] = []
+        # No output of the reference reaches students, not even a graded cell's passing line: the
+        # grader takes each graded cell, with its expected output, from the reference by id.
+        cell["outputs"] = []
         cell["execution_count"] = None
-        for output in cell.get("outputs", []):
-            if "execution_count" in output:
-                output["execution_count"] = None
     # Marks the file as one ``release`` wrote, which a later release may replace.
     out.setdefault("metadata", {}).setdefault("labs", {})["student_copy"] = True
     return out
