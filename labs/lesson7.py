@@ -12,10 +12,16 @@ monitoring, deployment or autoscaling classes. The grader
    release breaks, how long a repair takes);
 2. asks the retraining policy about a few made-up days and checks it answers
    with a yes or a no, the same way twice;
-3. runs the plain level 3 preset and level 3 with the bundle on fraud traffic
-   the notebook never ran (another seed, chargebacks after three weeks
-   instead of six, a shorter lockdown shift) and checks the bundle costs less
-   on the same requests.
+3. runs the plain level 3 preset and level 3 with the bundle on hidden runs
+   of fraud traffic the notebook never ran, each with its own economics
+   (:data:`RUNS`): a shift whose labels arrive within days while
+   retraining is cheap; a shift whose labels take weeks while
+   retraining is expensive next to what the model's errors cost; and a
+   stable stretch with no drift at all, with the same expensive retraining.
+   Where the world moves and its labels come in time, the bundle must cost
+   clearly less than level 3; where nothing changes it must not cost more.
+   Retraining always, never or on a fixed calendar each loses one of them.
+   A failed run's hint names the kind of run, never its settings.
 
 The shape is checked first, with a hint that names what to change:
 
@@ -29,7 +35,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from functools import lru_cache
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -43,8 +49,37 @@ from .grading import call, passed, verify
 EXERCISE = "lesson7.bundle"
 DAY = 86400.0
 
-#: The hidden run: a seed the notebook never used, chargebacks after 21 days, a two-week shift.
-HIDDEN = {"seed": 7, "label_delay": "21d", "drift_at": "10d", "width": "14d", "days": 45}
+
+class Run(NamedTuple):
+    """One hidden run: its traffic, its economics, and what the bundle must achieve on it against level 3."""
+
+    kind: str                 # what the hint calls it (never its settings)
+    seed: int
+    drift: bool               # the lockdown shift, DRIFT_AT in over WIDTH, or no drift at all
+    label_delay: str
+    rate: str                 # payments per second: with it, what a day of model errors costs
+    compute_cost: float | None = None    # dollars per job; None keeps level 3's prices
+    engineer_hours: float | None = None  # per job
+    must_save: float = 0.02   # share of level 3's total the bundle must save (negative: may cost that much more)
+    question: str = ""        # what the hint asks the student to look at when the bundle loses this run
+
+
+#: The hidden runs, all ``DAYS`` long from 1 March 2020 with ``SAMPLE`` rows a day. Cheap retraining is level
+#: 3's own price (about $110 a job against millions a day of errors); expensive retraining is a large job with
+#: a week of validation (about $25,000) on a smaller issuer, where it weighs as much as a quiet day of errors.
+RUNS = (
+    Run("a shift whose labels arrive within days, with cheap retraining", seed=13, drift=True,
+        label_delay="7d", rate="50/s",
+        question="look at when your policy retrains compared with when the labels of the drifted days arrive"),
+    Run("a shift whose labels take weeks, with expensive retraining", seed=3, drift=True,
+        label_delay="21d", rate="2/s", compute_cost=20_000, engineer_hours=40,
+        question="every job is dear here and the new world's labels come late: which jobs could teach the "
+                 "model something it did not know, and did you retrain once they could?"),
+    Run("a stable stretch with no drift, with expensive retraining", seed=29, drift=False,
+        label_delay="14d", rate="2/s", compute_cost=20_000, engineer_hours=40, must_save=-0.005,
+        question="nothing changed on this run: what did your retrains buy?"),
+)
+DAYS, SAMPLE, DRIFT_AT, WIDTH = 40, 2000, "5d", "10d"
 
 #: Settings that say what things cost or how the organisation's machinery behaves, per section.
 #: A bundle decides *when* and *how*; it may not make jobs free or releases unbreakable.
@@ -55,28 +90,47 @@ FACTS = {
     "incidents": {"repair_time", "responders"},
     "autoscaling": {"provisioning_delay"},
 }
-#: Shape, loading, three made-up days, answering the same twice, the other policies, the hidden run.
-CHECKS = 8
+#: Shape, params, loading, yes-or-no answers, the same twice, the other policies, a valid override, each run.
+CHECKS = 7 + len(RUNS)
 SECTIONS = ("monitoring", "retraining", "deployment", "incidents", "autoscaling", "shedding")
 
 
-def lockdown_scenario(seed: int = 42, label_delay: str = "45d", drift_at: str = "15d", width: str = "21d",
-                      levels: tuple[int, ...] = (3,), bundle: Mapping | None = None) -> simulator.Scenario:
-    """``fraud_covid`` started on 1 March 2020, the shift to online payments ``drift_at`` in.
+def lockdown_scenario(seed: int = 42, label_delay: str = "45d", drift_at: str | None = "15d", width: str = "21d",
+                      levels: tuple[int, ...] = (3,), bundle: Mapping | None = None, rate: str | None = None,
+                      sample_per_day: int | None = None, prices: Mapping | None = None) -> simulator.Scenario:
+    """``fraud_covid`` started on 1 March 2020, the shift to online payments ``drift_at`` in (None: no shift).
 
-    ``bundle`` becomes level 3's overrides. The first model is trained on the
-    90 days before the start (December to February); chargebacks arrive
-    ``label_delay`` after each payment.
+    ``bundle`` becomes level 3's overrides, with ``prices`` (``compute_cost``,
+    ``engineer_hours``) laid over its ``retraining`` section. The first model
+    is trained on the 90 days before the start (December to February);
+    chargebacks arrive ``label_delay`` after each payment. ``rate`` and
+    ``sample_per_day`` replace the traffic's (its spikes, months away, are dropped).
     """
     path = scenario_path("fraud_covid")
     base = simulator.load_scenario(path)
     shift = base.drift[0]
-    drift = [{"at": drift_at, "kind": shift.kind, "width": width, "set": dict(shift.set)}]
+    drift = [] if drift_at is None else [{"at": drift_at, "kind": shift.kind, "width": width, "set": dict(shift.set)}]
     domain = {"kind": base.domain.kind, "params": dict(base.domain.params), "label_delay": label_delay,
               "train_window": "90d"}
-    overrides = {3: dict(bundle)} if bundle else {}
+    replace: dict[str, Any] = {}
+    if rate is not None or sample_per_day is not None:
+        t = base.traffic
+        replace["traffic"] = {"rate": rate or f"{t.rate}/s", "daily_cycle": t.daily_cycle,
+                              "weekly_cycle": t.weekly_cycle, "sample_per_day": sample_per_day or t.sample_per_day}
+    level = {k: dict(v) if isinstance(v, Mapping) else v for k, v in (bundle or {}).items()}
+    if prices:
+        level["retraining"] = {**level.get("retraining", {}), **prices}
+    overrides = {3: level} if level else {}
     return simulator.load_scenario(path, start="2020-03-01", drift=drift, domain=domain, levels=list(levels),
-                                   seed=seed, overrides=overrides)
+                                   seed=seed, overrides=overrides, **replace)
+
+
+def hidden_scenario(run: Run, bundle: Mapping | None = None) -> simulator.Scenario:
+    """The scenario of one hidden run, with level 3's overrides ``bundle`` (None: the preset)."""
+    prices = {k: v for k, v in (("compute_cost", run.compute_cost), ("engineer_hours", run.engineer_hours))
+              if v is not None}
+    return lockdown_scenario(run.seed, run.label_delay, DRIFT_AT if run.drift else None, WIDTH, bundle=bundle,
+                             rate=run.rate, sample_per_day=SAMPLE, prices=prices)
 
 
 def bundle_problem(bundle: Any) -> str | None:
@@ -131,11 +185,10 @@ def _is_yes_or_no(answer: Any) -> bool:
     return isinstance(answer, (bool, np.bool_))
 
 
-@lru_cache(maxsize=4)
-def _preset_run(seed: int, label_delay: str, drift_at: str, width: str, days: float) -> dict:
-    """Level 3's summary on a hidden run (cached: every student is compared with the same run)."""
-    sc = lockdown_scenario(seed, label_delay, drift_at, width)
-    return simulator.run(sc, days=days).summary["levels"]["3"]
+@lru_cache(maxsize=len(RUNS))
+def _preset_run(run: Run) -> dict:
+    """Level 3's summary on a hidden run (cached: every bundle is compared with the same run)."""
+    return simulator.run(hidden_scenario(run), days=DAYS).summary["levels"]["3"]
 
 
 def _auc(summary: dict) -> str:
@@ -144,7 +197,21 @@ def _auc(summary: dict) -> str:
 
 
 def _money(x: float) -> str:
-    return f"${x / 1e6:,.1f}M"
+    return f"${x / 1e6:,.2f}M" if abs(x) >= 1e6 else f"${x:,.0f}"
+
+
+def _lost(run: Run, mine: dict, preset: dict) -> str | None:
+    """Why the bundle lost ``run`` against level 3 (its ``summary`` against the preset's), or None if it did not."""
+    ours, theirs = mine["cost"]["total"], preset["cost"]["total"]
+    if ours <= theirs * (1 - run.must_save):
+        return None
+    target = (f"at least {run.must_save:.0%} less" if run.must_save > 0
+              else f"no more than {-run.must_save:.1%} more")
+    auc = f"AUC after the shift {_auc(mine)} vs {_auc(preset)}, " if run.drift else ""
+    return (f"on {run.kind}, your bundle cost {_money(ours)} against level 3's {_money(theirs)} "
+            f"({ours / theirs - 1:+.1%}; it must cost {target}): retrains {mine['retrains']} vs "
+            f"{preset['retrains']}, {auc}model errors {_money(mine['cost']['model_errors'])} vs "
+            f"{_money(preset['cost']['model_errors'])}: {run.question}")
 
 
 def check_bundle(bundle: Mapping) -> None:
@@ -170,22 +237,19 @@ def check_bundle(bundle: Mapping) -> None:
         if isinstance(spec, Mapping) and isinstance(spec.get("policy"), str) and ":" in spec["policy"]:
             _, problem = _load(spec["policy"], spec.get("params") or {}, name)
             verify(ex, problem is None, f"the {name} policy does not load: {problem}")
-    # The hidden run: level 3 as shipped against level 3 with the bundle, same traffic.
-    h = HIDDEN
-    sc, problem = None, None
+    # The hidden runs: level 3 as shipped against level 3 with the bundle, same traffic, same prices.
+    problem = None
     try:
-        sc = lockdown_scenario(h["seed"], h["label_delay"], h["drift_at"], h["width"], bundle=bundle)
+        scenarios = [hidden_scenario(run, bundle) for run in RUNS]
     except simulator.ScenarioError as exc:
         problem = str(exc)
     verify(ex, problem is None, f"the bundle is not a valid level 3 override: {problem}")
-    preset = _preset_run(h["seed"], h["label_delay"], h["drift_at"], h["width"], h["days"])
-    mine = call(ex, simulator.run, sc, days=h["days"]).summary["levels"]["3"]
-    ours, theirs = mine["cost"]["total"], preset["cost"]["total"]
-    verify(ex, ours < theirs,
-           f"on a run you have not seen (seed {h['seed']}, chargebacks after {h['label_delay']}, "
-           f"{h['days']} days) your bundle cost {_money(ours)} against level 3's {_money(theirs)} "
-           f"(retrains {mine['retrains']} vs {preset['retrains']}, AUC after the shift "
-           f"{_auc(mine)} vs {_auc(preset)}, model errors "
-           f"{_money(mine['cost']['model_errors'])} vs {_money(preset['cost']['model_errors'])}): "
-           "look at when your policy retrains compared with when the labels of the drifted days arrive")
+    lost = []
+    for run, sc in zip(RUNS, scenarios):
+        mine = call(ex, simulator.run, sc, days=DAYS).summary["levels"]["3"]
+        why = _lost(run, mine, _preset_run(run))
+        if why:
+            lost.append(why)
+    verify(ex, not lost, f"your bundle lost {len(lost)} of {len(RUNS)} hidden runs to level 3; "
+                         + "; and ".join(lost))
     passed(ex, CHECKS)
