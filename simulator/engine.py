@@ -22,6 +22,7 @@ from .registry import ModelVersion
 from .results import Comparison, LevelResult
 from .rng import stream
 from .scenario import Scenario
+from .serving.kernel import warm_up
 from .serving.queueing import ServiceModel
 from .store import TrafficStore
 from .traffic import DAY
@@ -54,13 +55,23 @@ def simulate(scenario: Scenario, levels: Iterable[int] | None = None, progress: 
         return Comparison(scenario, sorted(run_levels(scenario, groups[0], progress), key=lambda r: r.level))
     setup = Setup.of(scenario)
     try:  # the traffic's spill folder goes however the run ends
+        history, ahead = _day_ranges(scenario)
         with threadpool_limits(limits=1):
-            # What every level shares is made once, before the levels part: the traffic
-            # (its days shared between the processes through the spill folder) and the first model.
-            _generate_days(setup.store, len(groups))
+            # What every level shares is made once, before the levels part: the first model's
+            # window of traffic (its days shared between the processes through the spill
+            # folder) and the first model. The compiled serving loops are loaded here too,
+            # once, rather than in each forked process.
+            _generate_days(setup.store, len(groups), history)
             setup.train_initial()
+            warm_up()
         pending = [Forked(lambda group=group: run_levels(scenario, group, setup=setup)) for group in groups[1:]]
         try:
+            # This process makes the rest of the days, in order, before its own levels (level 3's
+            # group costs about as much as levels 0-2 without them): the forked groups read them
+            # from the spill folder as they go, and make any day they reach first themselves (a
+            # day is the same whoever makes it).
+            with threadpool_limits(limits=1):
+                setup.store.make(ahead)
             results = run_levels(scenario, groups[0], progress, setup=setup)
             for job in pending:
                 results += job()
@@ -151,15 +162,19 @@ def _run_levels(scenario: Scenario, levels: list[int], progress: Progress | None
     return [LevelResult.from_world(w, setup.schedule) for w in worlds]
 
 
-def _generate_days(store: TrafficStore, processes: int) -> None:
-    """Make the run's days (from the first model's window to the end), shared among ``processes``.
+def _day_ranges(sc: Scenario) -> tuple[list[int], list[int]]:
+    """The run's days: those of the first model's window (before the start), and the simulated ones."""
+    first, end = int(np.floor(-sc.domain.train_window / DAY)), int(np.ceil(sc.duration / DAY))
+    return list(range(first, min(0, end))), list(range(0, end))
+
+
+def _generate_days(store: TrafficStore, processes: int, days: list[int]) -> None:
+    """Make ``days``, shared among ``processes``.
 
     Each day comes from its own random stream, so who makes it changes nothing.
     Every process writes its days to the store's spill folder, where all of
     them read them from; none is kept in memory.
     """
-    sc = store.scenario
-    days = list(range(int(np.floor(-sc.domain.train_window / DAY)), int(np.ceil(sc.duration / DAY))))
     jobs = [Forked(lambda mine=days[k::processes]: store.make(mine)) for k in range(1, processes)]
     try:
         store.make(days[0::processes])

@@ -199,3 +199,17 @@ def serve_and_tally(free: np.ndarray, times: np.ndarray, services: np.ndarray, l
         free, np.ascontiguousarray(times, dtype=np.float64), np.ascontiguousarray(services, dtype=np.float64),
         float(limit), float(timeout), bool(shedding), float(end), edges, waits, latency, counts)
     return waits, latency[:k], failed, shed, queued, counts
+
+
+def warm_up() -> None:
+    """Load the compiled loops now (from numba's cache: about half a second), not at the first tick served.
+
+    A run calls it before it forks the processes that share its levels, so
+    they inherit the loaded code instead of each loading it again.
+    """
+    if _compiled_tally is None:
+        return
+    from .latency import EDGES
+
+    one = np.zeros(1)
+    serve_and_tally(np.zeros(1), one, one, 1.0, 1.0, False, 1.0, EDGES)  # what ticks are served with
