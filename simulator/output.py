@@ -65,36 +65,43 @@ def write_results(comparison: Comparison, out: Path | Destination, scenario_text
     """
     dest = out if isinstance(out, Destination) else claim(out, overwrite=overwrite)
     tmp = dest.staging
-    drawing = None
+    drawing: list[Forked] = []
     with dest:
         try:
             files = ["summary.json", "timeseries.csv", "events.csv"]
             if plots:
                 (tmp / "plots").mkdir()
-                # The figures take longer than the files (matplotlib's import alone is half a
-                # second): where the platform forks, another process draws them meanwhile.
-                drawing = Forked(lambda: write_plots(comparison, tmp / "plots")) if can_fork() else None
+                # The figures take longer than the files (matplotlib's import alone is over half a
+                # second, and each figure about a second): where the platform forks, two other
+                # processes draw one each meanwhile.
+                if can_fork():
+                    drawing = [Forked(lambda name=name: write_plots(comparison, tmp / "plots", [name]))
+                               for name in _FIGURES]
             (tmp / "summary.json").write_text(json.dumps(comparison.summary, indent=2, sort_keys=False) + "\n")
             write_numeric_csv(comparison.timeseries, tmp / "timeseries.csv")
             comparison.events.to_csv(tmp / "events.csv", index=False, float_format="%.6g")
             if plots:
-                if drawing is not None:
-                    drawing()
+                if drawing:
+                    for job in drawing:
+                        job()
                 else:
                     write_plots(comparison, tmp / "plots")
                 files += [f"plots/{p.name}" for p in sorted((tmp / "plots").iterdir())]
             return dest.commit(files, manifest(comparison, scenario_text, command))
         finally:
-            if drawing is not None:
-                drawing.stop()
+            for job in drawing:
+                job.stop()
 
 
-def write_plots(comparison: Comparison, folder: Path) -> None:
-    """Draw the comparison's figures (``model_metric.png``, ``cost.png``) into ``folder``."""
+_FIGURES = {"model_metric.png": "plot_metric", "cost.png": "plot_cost"}
+
+
+def write_plots(comparison: Comparison, folder: Path, names: list[str] | None = None) -> None:
+    """Draw the comparison's figures (``model_metric.png``, ``cost.png``, or those ``names``) into ``folder``."""
     import matplotlib.pyplot as plt
 
-    for name, make in (("model_metric.png", comparison.plot_metric), ("cost.png", comparison.plot_cost)):
-        fig = make()
+    for name in names if names is not None else list(_FIGURES):
+        fig = getattr(comparison, _FIGURES[name])()
         fig.savefig(Path(folder) / name, dpi=110)
         plt.close(fig)
 
