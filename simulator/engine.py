@@ -2,8 +2,9 @@
 
 Levels are independent given the scenario and the seed, so they may run in
 parallel: with ``workers=2`` the two processes first share out the making of
-the traffic and the first model, then one group of levels runs in a forked
-process, and the results are identical to a serial run.
+the first model's window of traffic, then one group of levels runs in a
+forked process while this one makes the rest of the days and then runs its
+own group, and the results are identical to a serial run.
 """
 from __future__ import annotations
 
