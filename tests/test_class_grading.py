@@ -153,7 +153,7 @@ def graded(tmp_path_factory):
     (subs / "notes.txt").write_text("not a notebook")
     nbs.write(blank, subs / "mystery.ipynb")                         # no lesson in its name
     argv = ["grade", str(subs), "--notebooks", str(ref_dir), "--out", str(out), "--jobs", "4",
-            "--cell-timeout", "8", "--timeout", "120", "--memory", "2G"]
+            "--cell-timeout", "15", "--timeout", "180", "--memory", "2G"]
     code = main(argv)
     rows = {r["student"]: r for r in csv.DictReader((out / "grades.csv").open(encoding="utf-8"))}
     return {"code": code, "rows": rows, "out": out, "paths": paths, "argv": argv}
@@ -191,7 +191,7 @@ def test_reference_answers_cannot_be_read_while_graded(graded, student):
 def test_bad_submissions_lose_only_their_own_points_and_say_why(graded):
     rows = graded["rows"]
     assert "not a valid notebook" in rows["broken"]["reason"] and points(graded, "broken") == 0
-    assert rows["loop_after"]["reason"] == "timed out in cell 6 after 8 s" and points(graded, "loop_after") == 5
+    assert rows["loop_after"]["reason"] == "timed out in cell 6 after 15 s" and points(graded, "loop_after") == 5
     assert points(graded, "loop_graded") == 1 and "timed out" in rows["loop_graded"]["reason"]
     for student in ("os_exit", "crash"):
         assert "kernel died in cell 2" in rows[student]["reason"] and points(graded, student) == 0
