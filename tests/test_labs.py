@@ -48,14 +48,15 @@ def course(tmp_path):
     return tmp_path, ref_dir
 
 
-def test_student_copy_has_no_solution_and_keeps_only_graded_outputs(course, tmp_path):
+def test_student_copy_has_no_solution_and_no_outputs(course, tmp_path):
     _, ref_dir = course
     assert main(["release", "--notebooks", str(ref_dir), "--out", str(tmp_path / "students")]) == 0
     student = nbs.read(tmp_path / "students" / "lesson.ipynb")
     cells = {c["id"]: c for c in student["cells"]}
     assert nbs.source(cells["sol"]) == "def double(x):\n    raise NotImplementedError\n"
     assert "return 2 * x" not in str(student)
-    assert cells["check"]["outputs"] and cells["after"]["outputs"] == []
+    # Not even the graded cell's passing line: an unsolved exercise must not look passed.
+    assert cells["check"]["outputs"] == [] and cells["after"]["outputs"] == []
 
 
 def _submit(tmp_path, name, nb):
