@@ -24,6 +24,23 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 
+def runtime_binds(hidden: list[Path]) -> list[str]:
+    """bwrap arguments that show again, read-only, what a confined Python needs from under ``hidden`` folders.
+
+    A virtual environment or the lab's own packages may live in a folder that
+    confinement hides (a venv made under /tmp, a checkout there): their
+    folders are bound back, while a hidden folder inside one of them (the
+    reference notebooks beside the packages) stays hidden.
+    """
+    root = Path(__file__).resolve().parent.parent
+    needed = {Path(sys.prefix).resolve(), Path(sys.base_prefix).resolve(), Path(sys.executable).resolve().parent,
+              root / "labs", root / "simulator", root / "scenarios"}
+    needed = sorted(p for p in needed if p.is_dir() and any(h == p or h in p.parents for h in hidden))
+    args = [a for p in needed for a in ("--ro-bind", str(p), str(p))]
+    again = [h for h in hidden if any(p in h.parents for p in needed)]
+    return args + [a for h in again for a in ("--tmpfs", str(h))]
+
+
 @functools.lru_cache(maxsize=1)
 def bwrap_problem() -> str | None:
     """None if bubblewrap is installed and can start a confined process here, else why not."""
@@ -32,6 +49,7 @@ def bwrap_problem() -> str | None:
         return "bubblewrap (bwrap) is not installed"
     with tempfile.TemporaryDirectory() as tmp:
         probe = [exe, "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp",
+                 *runtime_binds([Path("/tmp")]),
                  "--bind", tmp, tmp, "--unshare-net", "--unshare-pid", "--die-with-parent",
                  sys.executable, "-c", f"open({tmp + '/ok'!r}, 'w').write('1')"]
         try:
@@ -67,10 +85,11 @@ class Sandbox:
             return limited
         workdir = Path(workdir).resolve()
         cmd = [shutil.which("bwrap") or "bwrap", "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc"]
-        for folder in self.hidden:
-            folder = Path(folder).resolve()
-            if folder.is_dir() and folder != Path("/") and folder != workdir:
-                cmd += ["--tmpfs", str(folder)]
+        hidden = [Path(f).resolve() for f in self.hidden]
+        hidden = [f for f in hidden if f.is_dir() and f != Path("/") and f != workdir]
+        for folder in hidden:
+            cmd += ["--tmpfs", str(folder)]
+        cmd += runtime_binds(hidden)
         cmd += ["--bind" if writable else "--ro-bind", str(workdir), str(workdir),
                 "--unshare-net", "--unshare-pid", "--unshare-ipc", "--die-with-parent", "--new-session",
                 "--chdir", str(workdir)]
